@@ -1,0 +1,1 @@
+"""WARC writing, reading and retrieval: a Scrapy-free library."""

@@ -1,0 +1,125 @@
+"""The capture index in SQLite: what is archived where, and which capture answers a date."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from archive.timeutil import parse_stored, warc_date
+from archive.urls import normalize_url
+
+
+class CaptureNotFound(LookupError):
+    """No capture of a URL matches the request."""
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One archived HTTP response (or revisit) and where its record is."""
+
+    url: str
+    timestamp: str  # WARC-Date, microseconds, UTC: sorts as text
+    status: int
+    content_type: str | None
+    digest: str  # sha256:hex of the decoded payload, as `vigil get` returns it
+    payload_digest: str | None  # WARC-Payload-Digest of the stored entity body
+    warc: str
+    offset: int
+    length: int
+    revisit: bool = False
+    truncated: str | None = None
+    size: int = 0
+    record_id: str | None = None
+    ip_address: str | None = None
+    target_uri: str | None = None
+    found_by: str | None = None
+    referrer: str | None = None
+    source_id: int | None = None
+    crawl_id: int | None = None
+    id: int | None = None
+
+    @property
+    def moment(self) -> datetime:
+        return parse_stored(self.timestamp)
+
+    def row(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("id")
+        data["revisit"] = int(self.revisit)
+        return data
+
+
+_FIELDS = [f.name for f in fields(Capture)]
+
+
+def _from_row(row: dict[str, Any]) -> Capture:
+    data = {k: row[k] for k in _FIELDS if k in row}
+    data["revisit"] = bool(data.get("revisit"))
+    return Capture(**data)
+
+
+class CaptureIndex:
+    """Queries over the ``captures`` table (its schema lives in the store's migrations)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, captures: Iterable[Capture]) -> None:
+        """Insert captures in one transaction (call only once their records are on disk)."""
+        rows = [c.row() for c in captures]
+        if rows:
+            with self.db.conn:
+                self.db.table("captures").insert_all(rows)
+
+    def history(self, url: str) -> list[Capture]:
+        """Every capture of ``url``, oldest first (ties by insertion order)."""
+        return list(self._query("url = ? ORDER BY timestamp, id", [normalize_url(url)]))
+
+    def has_url(self, url: str) -> bool:
+        sql = "SELECT 1 FROM captures WHERE url = ? LIMIT 1"
+        return self.db.execute(sql, [normalize_url(url)]).fetchone() is not None
+
+    def closest(self, url: str, at: datetime | None = None, any_status: bool = False) -> Capture:
+        """The capture nearest ``at`` on either side, as a Memento TimeGate picks it.
+
+        Equal distances go to the earlier capture; ``at=None`` means the latest. Two
+        index probes, each a range scan on (url, timestamp): no full history is read.
+        """
+        key = normalize_url(url)
+        status = "" if any_status else " AND status BETWEEN 200 AND 299"
+        if at is None:
+            found = next(self._query(f"url = ?{status} ORDER BY timestamp DESC, id DESC "
+                                     "LIMIT 1", [key]), None)
+        else:
+            stamp = warc_date(at)
+            before = next(self._query(f"url = ?{status} AND timestamp <= ? "
+                                      "ORDER BY timestamp DESC, id DESC LIMIT 1",
+                                      [key, stamp]), None)
+            after = next(self._query(f"url = ?{status} AND timestamp > ? "
+                                     "ORDER BY timestamp, id LIMIT 1", [key, stamp]), None)
+            found = _nearer(before, after, at)
+        if found is None:
+            raise CaptureNotFound(self._explain(key, any_status))
+        return found
+
+    def _explain(self, key: str, any_status: bool) -> str:
+        if not self.has_url(key):
+            return f"no capture of {key} in this archive"
+        if not any_status:
+            return f"no 2xx capture of {key} (use --any-status to see redirects and errors)"
+        return f"no capture of {key}"
+
+    def _query(self, where: str, params: list[Any]) -> Iterator[Capture]:
+        for row in self.db.query(f"SELECT * FROM captures WHERE {where}", params):
+            yield _from_row(row)
+
+
+def _nearer(before: Capture | None, after: Capture | None, at: datetime) -> Capture | None:
+    if before is None or after is None:
+        return before or after
+    # The tie goes to the earlier capture, as the issue's TimeGate rule says.
+    return before if (at - before.moment) <= (after.moment - at) else after

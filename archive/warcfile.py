@@ -1,0 +1,143 @@
+"""Rotating WARC files, one gzip member per record, written as ``*.open`` until closed."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from warcio.warcwriter import WARCWriter
+
+from archive.timeutil import utcnow
+
+OPEN_SUFFIX = ".open"
+
+
+class WarcWriteError(OSError):
+    """A record could not be written; files written so far stay valid."""
+
+
+@dataclass(frozen=True)
+class RecordLocation:
+    """Where a record lives: file name (final, without ``.open``), offset, length."""
+
+    warc: str
+    offset: int
+    length: int
+    record_id: str
+    payload_digest: str | None
+
+
+class _Sha256WARCWriter(WARCWriter):  # type: ignore[misc]
+    @staticmethod
+    def _create_digester() -> Any:
+        from warcio.utils import Digester
+
+        return Digester("sha256")
+
+
+class RotatingWarcWriter:
+    """Appends records to ``<prefix>-<timestamp>-<serial>-<host>.warc.gz.open`` files.
+
+    A file is renamed to drop ``.open`` only when it is closed, so a crash never leaves
+    a file that claims to be complete. Each new file starts with a ``warcinfo`` record.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        warcinfo: Mapping[str, str],
+        *,
+        prefix: str = "vigil",
+        max_size: int = 1 << 30,
+    ) -> None:
+        self.directory = directory
+        self.prefix = prefix
+        self.max_size = max_size
+        self._warcinfo = dict(warcinfo)
+        self._host = socket.gethostname().replace("-", "_") or "host"
+        self._serial = 0
+        self._file: IO[bytes] | None = None
+        self._name: str | None = None
+        self._writer = _Sha256WARCWriter(None, gzip=True, warc_version="1.1")
+        self.closed_files: list[str] = []
+        self.bytes_written = 0
+
+    @property
+    def builder(self) -> WARCWriter:
+        """The record builder whose digest and version settings match these files."""
+        return self._writer
+
+    @property
+    def current_name(self) -> str | None:
+        return self._name
+
+    def _open_new(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stamp = utcnow().strftime("%Y%m%d%H%M%S%f")[:17]
+        name = f"{self.prefix}-{stamp}-{self._serial:05d}-{self._host}-{os.getpid()}.warc.gz"
+        self._serial += 1
+        try:
+            handle = open(self.directory / (name + OPEN_SUFFIX), "xb")  # noqa: SIM115
+        except OSError as exc:
+            raise WarcWriteError(f"cannot create WARC file {name}: {exc}") from exc
+        self._file, self._name = handle, name
+        self._writer.out = handle
+        info = self._writer.create_warcinfo_record(name, self._warcinfo)
+        self._append(info)
+
+    def _append(self, record: Any) -> RecordLocation:
+        assert self._file is not None and self._name is not None
+        offset = self._file.tell()
+        try:
+            self._writer.write_record(record)
+        except OSError as exc:
+            # Cut the partial member so the file still ends on a record boundary.
+            self._file.truncate(offset)
+            self._file.seek(offset)
+            raise WarcWriteError(f"cannot write to {self._name}: {exc}") from exc
+        end = self._file.tell()
+        self.bytes_written += end - offset
+        return RecordLocation(
+            warc=self._name,
+            offset=offset,
+            length=end - offset,
+            record_id=record.rec_headers.get_header("WARC-Record-ID"),
+            payload_digest=record.rec_headers.get_header("WARC-Payload-Digest"),
+        )
+
+    def write(self, *records: Any) -> list[RecordLocation]:
+        """Write records next to each other in one file (rotating first if it is full)."""
+        if self._file is not None and self._file.tell() >= self.max_size:
+            self.close()
+        if self._file is None:
+            self._open_new()
+        return [self._append(record) for record in records]
+
+    def sync(self) -> None:
+        """Make everything written so far durable (before the index points at it)."""
+        if self._file is not None:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        """Sync, close and rename the current file; a no-op when none is open."""
+        if self._file is None or self._name is None:
+            return
+        self.sync()
+        self._file.close()
+        os.replace(self.directory / (self._name + OPEN_SUFFIX), self.directory / self._name)
+        self.closed_files.append(self._name)
+        self._file, self._name = None, None
+
+
+def resolve_warc_path(directory: Path, name: str) -> Path:
+    """The file for a WARC name: the closed file, or the ``.open`` one still being written."""
+    closed = directory / name
+    if closed.exists():
+        return closed
+    pending = directory / (name + OPEN_SUFFIX)
+    return pending if pending.exists() else closed

@@ -1,0 +1,8 @@
+"""vigil: the Scrapy project and the application shell (settings, components, store, CLI)."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("vigil")
+except PackageNotFoundError:  # running from a checkout that was never installed
+    __version__ = "0.0.0+unknown"

@@ -1,0 +1,283 @@
+"""The Scrapy extension that writes every downloaded response to WARC and indexes it."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sqlite3
+from dataclasses import dataclass
+from datetime import timedelta
+from http import HTTPStatus
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest, NotConfigured, StopDownload
+from scrapy.http import Response
+from scrapy.settings import BaseSettings
+from scrapy.utils.defer import deferred_from_coro
+from twisted.python.failure import Failure
+
+from archive.index import Capture
+from archive.payload import sha256_digest
+from archive.reader import decoded_body
+from archive.records import HttpExchange, build_exchange_records
+from archive.timeutil import utcnow, warc_date
+from archive.urls import normalize_url
+from archive.warcfile import RotatingWarcWriter, WarcWriteError
+from crawler import __version__
+from crawler.handlers import REASON_META
+from crawler.signals import fetch_failed
+from crawler.store import Store
+
+log = logging.getLogger(__name__)
+
+TRUNCATED_META = "vigil_truncated"
+
+# Written into every warcinfo record: where these files differ from the bytes on
+# the wire, so a reader never mistakes our choices for the server's.
+WIRE_DEVIATIONS = (
+    "chunked transfer coding is removed by the HTTP client and no Transfer-Encoding "
+    "header is kept, so the stored body is the de-chunked entity body; "
+    "Content-Encoding (gzip, br, deflate) is kept as served. "
+    "Header names are in Scrapy's canonical case and grouped by name: the original "
+    "order and case are lost, every value of a repeated header is kept. "
+    "Connection-level headers (Connection, Keep-Alive) are consumed by the client. "
+    "Request records are rebuilt from the request Scrapy sent, with the Host header "
+    "added first. Payloads over the cap are cut and marked WARC-Truncated: length; "
+    "bodies the server cut short are marked WARC-Truncated: disconnect."
+)
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    """The ARCHIVE_* settings, parsed once."""
+
+    home: Path
+    crawl_id: int | None
+    max_file_size: int
+    max_payload: int
+    index_batch: int
+    operator: str
+    description: str
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> ArchiveSettings:
+        home = settings.get("VIGIL_HOME")
+        if not home:
+            raise NotConfigured("VIGIL_HOME is not set")
+        crawl_id = settings.getint("VIGIL_CRAWL_ID") or None
+        return cls(
+            home=Path(home),
+            crawl_id=crawl_id,
+            max_file_size=settings.getint("ARCHIVE_MAX_FILE_SIZE"),
+            max_payload=settings.getint("ARCHIVE_MAX_PAYLOAD"),
+            index_batch=max(1, settings.getint("ARCHIVE_INDEX_BATCH")),
+            operator=settings.get("ARCHIVE_OPERATOR") or "",
+            description=settings.get("ARCHIVE_DESCRIPTION") or "",
+        )
+
+
+class WarcArchiver:
+    """Captures raw responses at ``response_downloaded``, before decompression middleware.
+
+    Records reach the index only after ``sync()``: SQLite never names bytes that are
+    not on disk. Write errors are counted and close the spider (signal handlers'
+    exceptions would otherwise be swallowed).
+    """
+
+    def __init__(self, crawler: Crawler, config: ArchiveSettings) -> None:
+        self.crawler = crawler
+        self.config = config
+        self.stats = crawler.stats
+        self.store = Store.open(config.home / "vigil.db")
+        self.writer = RotatingWarcWriter(
+            config.home / "warcs", self._warcinfo(crawler.settings),
+            max_size=config.max_file_size,
+        )
+        self._pending: list[Capture] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WarcArchiver:
+        ext = cls(crawler, ArchiveSettings.from_settings(crawler.settings))
+        crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
+        crawler.signals.connect(ext.bytes_received, signal=signals.bytes_received)
+        crawler.signals.connect(ext.fetch_failed, signal=fetch_failed)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def _warcinfo(self, settings: BaseSettings) -> dict[str, str]:
+        return {
+            "software": f"vigil/{__version__} (Scrapy/{scrapy.__version__}; "
+                        f"warcio/{version('warcio')})",
+            "format": "WARC File Format 1.1",
+            "conformsTo": "https://iipc.github.io/warc-specifications/specifications/"
+                          "warc-format/warc-1.1/",
+            "hostname": socket.gethostname(),
+            "operator": self.config.operator,
+            "description": self.config.description,
+            "isPartOf": f"vigil-crawl-{self.config.crawl_id}" if self.config.crawl_id else "",
+            "http-header-user-agent": settings.get("USER_AGENT") or "",
+            "robots": "obey (per-source override: ignore)" if settings.getbool(
+                "ROBOTSTXT_OBEY") else "ignore",
+            "wire-deviations": WIRE_DEVIATIONS,
+        }
+
+    # -- signals ---------------------------------------------------------------
+    def bytes_received(self, data: bytes, request: Request, spider: Spider) -> None:
+        received = request.meta.get("vigil_received", 0) + len(data)
+        request.meta["vigil_received"] = received
+        if self.config.max_payload and received > self.config.max_payload:
+            request.meta[TRUNCATED_META] = "length"
+            raise StopDownload(fail=False)
+
+    def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
+        if not response.url.startswith(("http://", "https://")):
+            return
+        try:
+            exchange = self._exchange(response, request)
+            response_record, request_record = build_exchange_records(self.writer.builder,
+                                                                     exchange)
+            located = self.writer.write(response_record, request_record)[0]
+        except (WarcWriteError, OSError) as exc:
+            self._write_failed(exc)
+            return
+        self.stats.inc_value("archive/records_written", 2)
+        self.stats.inc_value("archive/responses")
+        found_by = request.meta.get("vigil_found_by") or _unsolicited(response.url)
+        self.stats.inc_value(f"archive/found_by/{found_by}")
+        self.stats.inc_value("archive/payload_bytes", len(exchange.body))
+        if exchange.truncated:
+            self.stats.inc_value(f"archive/truncated/{exchange.truncated}")
+        payload = decoded_body(exchange.body, _header_values(response, b"Content-Encoding"))
+        self._pending.append(Capture(
+            url=normalize_url(response.url),
+            timestamp=warc_date(exchange.date),
+            status=response.status,
+            content_type=_header(response, b"Content-Type"),
+            digest=sha256_digest(payload),
+            payload_digest=located.payload_digest,
+            warc=located.warc,
+            offset=located.offset,
+            length=located.length,
+            truncated=exchange.truncated,
+            size=len(payload),
+            record_id=located.record_id,
+            ip_address=exchange.ip_address,
+            target_uri=response.url,
+            found_by=found_by,
+            referrer=request.meta.get("vigil_referrer"),
+            source_id=request.meta.get("vigil_source"),
+            crawl_id=self.config.crawl_id,
+        ))
+        if len(self._pending) >= self.config.index_batch:
+            self._flush()
+
+    def fetch_failed(self, request: Request, failure: Failure, spider: Spider) -> None:
+        error = failure.value
+        name = "RobotsTxtDisallowed" if isinstance(error, IgnoreRequest) else type(error).__name__
+        self.stats.inc_value("crawl/failures")
+        self.stats.inc_value(f"crawl/failures/{name}")
+        try:
+            self.store.add_failures([{
+                "url": normalize_url(request.url),
+                "timestamp": warc_date(utcnow()),
+                "error": name,
+                "message": str(error).strip()[:1000] or name,
+                "found_by": request.meta.get("vigil_found_by"),
+                "referrer": request.meta.get("vigil_referrer"),
+                "source_id": request.meta.get("vigil_source"),
+                "crawl_id": self.config.crawl_id,
+            }])
+        except sqlite3.Error:
+            # A signal handler's exception is swallowed by Scrapy: make it visible.
+            self.stats.inc_value("archive/index_errors")
+            log.exception("could not record the failure of %s", request.url)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        try:
+            self._flush()
+            self.writer.close()
+        except (WarcWriteError, OSError) as exc:
+            self._write_failed(exc)
+        self.store.record_closed_warcs(self.writer.closed_files, self.config.crawl_id,
+                                       self.config.home / "warcs")
+        self.stats.set_value("archive/warc_files", len(self.writer.closed_files))
+        self.stats.set_value("archive/warc_names", list(self.writer.closed_files))
+        self.stats.set_value("archive/warc_bytes", self.writer.bytes_written)
+        self.store.close()
+
+    # -- internals -------------------------------------------------------------
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        self.writer.sync()
+        self.store.captures.add(self._pending)
+        self.stats.inc_value("archive/indexed", len(self._pending))
+        self._pending = []
+
+    def _write_failed(self, exc: BaseException) -> None:
+        self.stats.inc_value("archive/write_errors")
+        log.error("WARC write failed, stopping the crawl: %s", exc)
+        engine = self.crawler.engine
+        if engine is not None and engine.spider is not None:
+            deferred_from_coro(engine.close_spider_async(reason="archive_write_failed"))
+
+    def _exchange(self, response: Response, request: Request) -> HttpExchange:
+        body = response.body
+        truncated = request.meta.get(TRUNCATED_META)
+        if truncated == "length":
+            body = body[: self.config.max_payload]
+        elif "dataloss" in response.flags:
+            truncated = "disconnect"
+        reason = request.meta.pop(REASON_META, None)
+        if reason is None:
+            try:
+                reason = HTTPStatus(response.status).phrase
+            except ValueError:
+                reason = ""
+        latency = float(request.meta.get("download_latency") or 0.0)
+        return HttpExchange(
+            url=response.url,
+            method=request.method,
+            request_headers=_request_headers(request),
+            request_body=request.body,
+            protocol=response.protocol or "HTTP/1.1",
+            status=response.status,
+            reason=reason,
+            response_headers=_all_headers(response.headers),
+            body=body,
+            date=utcnow() - timedelta(seconds=latency),
+            ip_address=str(response.ip_address) if response.ip_address else None,
+            truncated=truncated,
+        )
+
+
+def _all_headers(headers: Any) -> list[tuple[str, str]]:
+    # getlist(): plain indexing keeps only the last value of a repeated header.
+    return [(name.decode("latin-1"), value.decode("latin-1"))
+            for name in headers for value in headers.getlist(name)]
+
+
+def _request_headers(request: Request) -> list[tuple[str, str]]:
+    # Twisted adds Host itself, so Scrapy's request never has it.
+    host = [("Host", urlsplit(request.url).netloc)]
+    sent = [(k, v) for k, v in _all_headers(request.headers) if k.lower() != "host"]
+    return host + sent
+
+
+def _header_values(response: Response, name: bytes) -> list[str]:
+    return [v.decode("latin-1") for v in response.headers.getlist(name)]
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def _unsolicited(url: str) -> str:
+    return "robots" if url.split("?")[0].endswith("/robots.txt") else "other"

@@ -1,0 +1,270 @@
+"""The `vigil` command line: thin click commands over the store, archive and runner."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from archive.index import Capture, CaptureNotFound
+from archive.reader import RecordNotFound, read_record
+from archive.timeutil import InvalidDatetime, iso_seconds, parse_datetime
+from archive.urls import InvalidURL, validate_url
+from crawler import __version__
+from crawler.home import DEFAULT_HOME, ConfigError, Home
+from crawler.progress import human_bytes
+from crawler.runner import SettingError, parse_overrides, run_crawl
+from crawler.store import SourceNotFound, Store
+
+EXIT_NOT_FOUND = 1
+EXIT_USAGE = 2
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """One line on stderr and a non-zero exit: the user's mistakes are not tracebacks."""
+    click.echo(f"vigil: error: {message}", err=True)
+    sys.exit(code)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+class Context:
+    def __init__(self, home: Path) -> None:
+        self.home = Home(home)
+
+    def store(self) -> Store:
+        """Open the store, initialising a missing home first."""
+        self.home.create()
+        return Store.open(self.home.db_path)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path),
+              envvar="VIGIL_HOME", default=DEFAULT_HOME, show_default=True,
+              help="Archive home directory (env: VIGIL_HOME).")
+@click.version_option(__version__, prog_name="vigil")
+@click.pass_context
+def cli(ctx: click.Context, home: Path) -> None:
+    """vigil: archive news sources, what they link and cite, into WARC files."""
+    ctx.obj = Context(home)
+
+
+@cli.command()
+@pass_context
+def init(ctx: Context) -> None:
+    """Create the archive home (database, warcs/, config). Safe to run again."""
+    new = ctx.home.create()
+    ctx.store().close()
+    state = "created" if new else "already exists"
+    click.echo(f"vigil home {state}: {ctx.home.root}", err=True)
+
+
+def _read_url_file(path: Path) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}")
+    return [line.split("#", 1)[0].strip() for line in lines
+            if line.split("#", 1)[0].strip()]
+
+
+@cli.command()
+@click.argument("urls", nargs=-1)
+@click.option("--name", help="Name for the source(s); default: the host.")
+@click.option("--depth", type=click.IntRange(min=0),
+              help="How many hops of related articles to follow (default 1).")
+@click.option("--ignore-robots/--obey-robots", "ignore_robots", default=None,
+              help="Ignore robots.txt for this source (default: obey).")
+@click.option("--from-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read URLs from FILE, one per line; # starts a comment.")
+@click.option("--json", "as_json", is_flag=True, help="Print the sources as JSON.")
+@pass_context
+def add(ctx: Context, urls: tuple[str, ...], name: str | None, depth: int | None,
+        ignore_robots: bool | None, from_file: Path | None, as_json: bool) -> None:
+    """Register source URLs; re-adding a URL updates it."""
+    candidates = list(urls) + (_read_url_file(from_file) if from_file else [])
+    if not candidates:
+        fail("no URL given (pass URLs or --from-file FILE)")
+    try:
+        checked = [validate_url(u) for u in candidates]
+    except InvalidURL as exc:
+        fail(str(exc))  # nothing has been written yet
+    store = ctx.store()
+    added = [store.upsert_source(u, name=name, depth=depth, ignore_robots=ignore_robots)
+             for u in checked]
+    store.close()
+    if as_json:
+        emit_json([s.public() for s in added])
+    else:
+        for s in added:
+            click.echo(f"{s.url}  name={s.name} depth={s.depth}"
+                       f"{' ignore-robots' if s.ignore_robots else ''}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def sources(ctx: Context, as_json: bool) -> None:
+    """List registered sources."""
+    store = ctx.store()
+    rows = store.sources()
+    store.close()
+    if as_json:
+        emit_json([s.public() for s in rows])
+        return
+    if not rows:
+        click.echo("no sources yet: vigil add URL", err=True)
+    for s in rows:
+        robots = " ignore-robots" if s.ignore_robots else ""
+        click.echo(f"{s.url}  name={s.name} depth={s.depth}{robots}")
+
+
+@cli.command()
+@click.argument("selectors", nargs=-1, metavar="[URL_OR_NAME]...")
+@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="Override a Scrapy setting for this run (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@pass_context
+def crawl(ctx: Context, selectors: tuple[str, ...], overrides: tuple[str, ...],
+          as_json: bool) -> None:
+    """Capture all sources (or those named) now, in one run."""
+    try:
+        settings = parse_overrides(overrides)
+    except SettingError as exc:
+        fail(str(exc))
+    store = ctx.store()
+    try:
+        chosen = store.select_sources(selectors) if selectors else store.sources()
+    except SourceNotFound as exc:
+        fail(str(exc))
+    if not chosen:
+        fail("no sources to crawl: add one with `vigil add URL`")
+    try:
+        summary = run_crawl(ctx.home, store, chosen, settings, progress=True)
+    except ConfigError as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    if as_json:
+        emit_json(summary.public())
+    else:
+        click.echo(_summary_text(summary.public()))
+    if summary.status != "finished":
+        fail(f"crawl {summary.crawl_id} did not finish cleanly ({summary.finish_reason})",
+             code=1)
+
+
+def _summary_text(s: dict[str, Any]) -> str:
+    kinds = ", ".join(f"{v} {k}" for k, v in sorted(s["found_by"].items()))
+    lines = [
+        f"crawl {s['crawl_id']} {s['status']}: {len(s['sources'])} source(s)",
+        f"  pages captured: {s['pages']} ({kinds})" if kinds else
+        f"  pages captured: {s['pages']}",
+        f"  bytes: {human_bytes(s['bytes'])} fetched, {human_bytes(s['warc_bytes'])} written",
+        f"  failures: {s['failures']} failed fetches, {s['http_errors']} HTTP errors archived",
+        f"  WARC files: {len(s['warcs'])}",
+    ]
+    lines += [f"    {w}" for w in s["warcs"]]
+    return "\n".join(lines)
+
+
+def _capture_json(c: Capture) -> dict[str, Any]:
+    return {
+        "timestamp": iso_seconds(c.moment),
+        "datetime": c.timestamp,
+        "url": c.url,
+        "status": c.status,
+        "content_type": c.content_type,
+        "digest": c.digest,
+        "size": c.size,
+        "warc": f"warcs/{c.warc}",
+        "offset": c.offset,
+        "length": c.length,
+        "revisit": c.revisit,
+        "truncated": c.truncated,
+        "found_by": c.found_by,
+        "referrer": c.referrer,
+        "crawl_id": c.crawl_id,
+    }
+
+
+@cli.command()
+@click.argument("url")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def history(ctx: Context, url: str, as_json: bool) -> None:
+    """Every capture of URL, oldest first, redirects and errors included."""
+    store = ctx.store()
+    captures = store.captures.history(url)
+    failures = store.failures(url)
+    store.close()
+    if as_json:
+        emit_json([_capture_json(c) for c in captures])
+        return
+    if not captures and not failures:
+        click.echo(f"no captures of {url}", err=True)
+    for c in captures:
+        kind = "revisit" if c.revisit else (c.content_type or "").split(";")[0]
+        click.echo(f"{iso_seconds(c.moment)}  {c.status}  {kind:24} {human_bytes(c.size):>9}  "
+                   f"{c.digest[:19]}…  warcs/{c.warc}@{c.offset}")
+    for f in failures:
+        click.echo(f"{f['timestamp'][:19]}Z  failed: {f['error']}: {f['message']}")
+
+
+@cli.command()
+@click.argument("url")
+@click.option("--at", "at", metavar="DATETIME",
+              help="ISO 8601, YYYY-MM-DD or YYYYMMDDhhmmss; default: the latest.")
+@click.option("--any-status", is_flag=True, help="Consider redirects and errors too.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to FILE instead of stdout.")
+@pass_context
+def get(ctx: Context, url: str, at: str | None, any_status: bool, output: Path | None) -> None:
+    """Write the archived payload of URL closest to DATETIME, decoded."""
+    try:
+        moment = parse_datetime(at) if at else None
+    except InvalidDatetime as exc:
+        fail(str(exc))
+    store = ctx.store()
+    try:
+        capture = store.captures.closest(url, moment, any_status=any_status)
+    except CaptureNotFound as exc:
+        fail(str(exc), code=EXIT_NOT_FOUND)
+    finally:
+        store.close()
+    try:
+        payload = read_record(ctx.home.warc_dir, capture.warc, capture.offset).payload()
+    except RecordNotFound as exc:
+        fail(str(exc), code=EXIT_NOT_FOUND)
+    click.echo(f"capture of {iso_seconds(capture.moment)}, status {capture.status}", err=True)
+    if output:
+        output.write_bytes(payload)
+    else:
+        sys.stdout.buffer.write(payload)
+        sys.stdout.buffer.flush()
+
+
+@cli.command()
+@click.option("--no-crawl", is_flag=True, help="Only serve the replica site until Ctrl-C.")
+@pass_context
+def demo(ctx: Context, no_crawl: bool) -> None:
+    """Capture the bundled replica news site, offline, into the home."""
+    from crawler.demo import run_demo
+
+    run_demo(ctx.home, ctx.store, serve_only=no_crawl)
+
+
+def main() -> None:
+    cli(prog_name="vigil")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""The archive home: where the database, WARC files and config live, and its config file."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_HOME = "vigil-data"
+
+CONFIG_TEMPLATE = """\
+# vigil configuration for this archive home.
+# Every setting below is shown commented out at its default: uncomment to change it.
+
+[archive]
+# Written into the warcinfo record at the start of every WARC file, so that
+# whoever reads the files later knows who made them and why.
+# operator = "Jane Doe, Example Newsroom archive desk <archive@example.org>"
+# description = "Sources preserved by the Example Newsroom archive desk"
+#
+# Start a new WARC file when the current one reaches this many bytes.
+# max_file_size = 1000000000
+#
+# Cut a payload larger than this many bytes and mark it WARC-Truncated: length.
+# max_payload = 100000000
+
+[crawl]
+# A page that tells site owners who runs this crawler and how to reach you.
+# It is sent in the User-Agent: vigil/<version> (+<contact_url>).
+# contact_url = "https://github.com/vigil-archive/vigil"
+
+# Scrapy settings for every crawl from this home; `vigil crawl -s NAME=VALUE`
+# overrides them for one run. Defaults are polite: see crawler/settings.py.
+[crawl.scrapy]
+# DOWNLOAD_DELAY = 1.0
+# CONCURRENT_REQUESTS_PER_DOMAIN = 2
+"""
+
+
+class ConfigError(ValueError):
+    """The home's config file cannot be read."""
+
+
+@dataclass(frozen=True)
+class Home:
+    """Paths inside an archive home."""
+
+    root: Path
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / "vigil.db"
+
+    @property
+    def warc_dir(self) -> Path:
+        return self.root / "warcs"
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "vigil.toml"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.root / "logs"
+
+    def exists(self) -> bool:
+        return self.db_path.exists()
+
+    def create(self) -> bool:
+        """Create the directories and config (never overwriting it). True if it was new."""
+        was_new = not self.exists()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.warc_dir.mkdir(exist_ok=True)
+        self.log_dir.mkdir(exist_ok=True)
+        if not self.config_path.exists():
+            self.config_path.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+        return was_new
+
+    def config(self) -> dict[str, Any]:
+        """The parsed config file ({} when there is none)."""
+        if not self.config_path.exists():
+            return {}
+        try:
+            with open(self.config_path, "rb") as handle:
+                return tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{self.config_path}: {exc}") from exc

@@ -1,0 +1,128 @@
+"""Run one crawl of some sources in one Scrapy process and summarise it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from archive.timeutil import iso_seconds, parse_stored
+from crawler import __version__
+from crawler.home import Home
+from crawler.store import Source, Store
+from spiders.source import SourceSpider
+
+# Config keys of the home's [archive] table and the settings they set.
+_ARCHIVE_KEYS = {
+    "operator": "ARCHIVE_OPERATOR",
+    "description": "ARCHIVE_DESCRIPTION",
+    "max_file_size": "ARCHIVE_MAX_FILE_SIZE",
+    "max_payload": "ARCHIVE_MAX_PAYLOAD",
+}
+
+
+class SettingError(ValueError):
+    """A ``-s NAME=VALUE`` override that is not of that form."""
+
+
+def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise SettingError(f"invalid setting {pair!r}: use -s NAME=VALUE")
+        overrides[name.strip()] = value
+    return overrides
+
+
+def build_settings(home: Home, overrides: Mapping[str, str], *, crawl_id: int | None = None,
+                   progress: bool = False) -> Settings:
+    """Defaults from crawler.settings < the home's config < ``-s`` overrides."""
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    config = home.config()
+    for key, setting in _ARCHIVE_KEYS.items():
+        if key in config.get("archive", {}):
+            settings.set(setting, config["archive"][key], priority="project")
+    crawl = config.get("crawl", {})
+    settings.update(crawl.get("scrapy", {}), priority="project")
+    if "contact_url" in crawl:
+        settings.set("VIGIL_CONTACT_URL", crawl["contact_url"], priority="project")
+        if "USER_AGENT" not in crawl.get("scrapy", {}):
+            settings.set("USER_AGENT", f"vigil/{__version__} (+{crawl['contact_url']})",
+                         priority="project")
+    settings.set("VIGIL_HOME", str(home.root), priority="cmdline")
+    settings.set("VIGIL_CRAWL_ID", crawl_id or 0, priority="cmdline")
+    settings.set("PROGRESS_ENABLED", progress, priority="cmdline")
+    settings.update(dict(overrides), priority="cmdline")
+    return settings
+
+
+@dataclass(frozen=True)
+class CrawlSummary:
+    crawl_id: int
+    status: str
+    finish_reason: str
+    started_at: str
+    ended_at: str
+    sources: list[str]
+    pages: int
+    bytes: int
+    failures: int
+    http_errors: int
+    truncated: int
+    warcs: list[str]
+    warc_bytes: int
+    found_by: dict[str, int] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mapping[str, str],
+              *, progress: bool = False) -> CrawlSummary:
+    """Capture ``sources`` now; failures of single fetches are data, not errors."""
+    crawl_id = store.start_crawl([s.id for s in sources], os.getpid())
+    settings = build_settings(home, overrides, crawl_id=crawl_id, progress=progress)
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(SourceSpider)
+    process.crawl(crawler, sources=[{"id": s.id, "url": s.url, "depth": s.depth,
+                                     "ignore_robots": s.ignore_robots} for s in sources])
+    process.start()
+    stats: dict[str, Any] = crawler.stats.get_stats() if crawler.stats else {}
+    reason = str(stats.get("finish_reason", "unknown"))
+    failed = stats.get("archive/write_errors", 0) > 0 or reason not in ("finished",)
+    names = list(stats.get("archive/warc_names", []))
+    http_errors = sum(v for k, v in stats.items()
+                      if k.startswith("downloader/response_status_count/")
+                      and k.rsplit("/", 1)[1][:1] in ("4", "5"))
+    pages = int(stats.get("archive/responses", 0))
+    fetched = int(stats.get("archive/payload_bytes", 0))
+    failures = int(stats.get("crawl/failures", 0))
+    warcs = [f"warcs/{n}" for n in names]
+    store.finish_crawl(crawl_id, status="failed" if failed else "finished",
+                       finish_reason=reason, stats=stats,
+                       summary={"pages": pages, "bytes": fetched, "failures": failures,
+                                "warcs": warcs})
+    row = store.db.table("crawls").get(crawl_id)
+    prefix = "archive/found_by/"
+    return CrawlSummary(
+        crawl_id=crawl_id,
+        status="failed" if failed else "finished",
+        finish_reason=reason,
+        started_at=iso_seconds(parse_stored(row["started_at"])),
+        ended_at=iso_seconds(parse_stored(row["ended_at"])),
+        sources=[s.url for s in sources],
+        http_errors=int(http_errors),
+        truncated=sum(int(v) for k, v in stats.items() if k.startswith("archive/truncated/")),
+        warc_bytes=int(stats.get("archive/warc_bytes", 0)),
+        found_by={k[len(prefix):]: int(v) for k, v in stats.items() if k.startswith(prefix)},
+        pages=pages,
+        bytes=fetched,
+        failures=failures,
+        warcs=warcs,
+    )

@@ -1,0 +1,63 @@
+"""Scrapy settings for vigil crawls: polite by default, faithful capture always."""
+
+from crawler import __version__
+
+BOT_NAME = "vigil"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# Identify ourselves; crawler/runner.py fills in the contact URL from the config.
+VIGIL_CONTACT_URL = "https://github.com/vigil-archive/vigil"
+USER_AGENT = f"vigil/{__version__} (+{VIGIL_CONTACT_URL})"
+
+# -- politeness (switch off on loopback with -s, e.g. for benchmarks) -----------
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+# Scrapy's default start delay is 5 s, which makes a small crawl look stuck.
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+# -- faithful capture ----------------------------------------------------------
+# 4xx/5xx are evidence: archive them and hand them to callbacks.
+HTTPERROR_ALLOW_ALL = True
+# The archiver truncates at ARCHIVE_MAX_PAYLOAD instead of Scrapy aborting.
+DOWNLOAD_MAXSIZE = 0
+DOWNLOAD_WARNSIZE = 0
+# A body the server cut short is archived and marked, not thrown away.
+DOWNLOAD_FAIL_ON_DATALOSS = False
+DOWNLOAD_TIMEOUT = 60
+RETRY_TIMES = 1
+REDIRECT_MAX_TIMES = 10
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en",
+    # No zstd: replay tools cannot read it yet.
+    "Accept-Encoding": "gzip, deflate, br",
+}
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.handlers.ReasonKeepingHTTP11DownloadHandler",
+    "https": "crawler.handlers.ReasonKeepingHTTP11DownloadHandler",
+}
+EXTENSIONS = {
+    "crawler.archiving.WarcArchiver": 100,
+    "crawler.progress.Progress": 500,
+    "scrapy.extensions.telnet.TelnetConsole": None,
+}
+
+# -- archive (crawler/archiving.py) ---------------------------------------------
+ARCHIVE_MAX_FILE_SIZE = 1_000_000_000
+ARCHIVE_MAX_PAYLOAD = 100_000_000
+# Captures are indexed in one transaction per this many records, after an fsync.
+ARCHIVE_INDEX_BATCH = 50
+ARCHIVE_OPERATOR = ""
+ARCHIVE_DESCRIPTION = ""
+
+# -- progress (crawler/progress.py) ---------------------------------------------
+PROGRESS_ENABLED = False
+PROGRESS_INTERVAL = 2.0
+
+LOG_LEVEL = "WARNING"

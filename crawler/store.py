@@ -1,0 +1,206 @@
+"""The SQLite store: schema migrations, sources, crawls and failed fetches."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlite_utils import Database
+
+from archive.index import CaptureIndex
+from archive.timeutil import utcnow, warc_date
+from archive.urls import normalize_url
+
+
+def _m001_initial(db: Database) -> None:
+    db.table("sources").create(
+        {"id": int, "url": str, "name": str, "depth": int, "ignore_robots": int,
+         "added_at": str, "updated_at": str},
+        pk="id", not_null={"url", "name", "depth", "ignore_robots"},
+    )
+    db.table("sources").create_index(["url"], unique=True)
+    db.table("sources").create_index(["name"])
+    db.table("crawls").create(
+        {"id": int, "started_at": str, "ended_at": str, "status": str, "finish_reason": str,
+         "sources": str, "pages": int, "bytes": int, "failures": int, "warcs": str,
+         "stats": str, "pid": int},
+        pk="id",
+    )
+    db.table("captures").create(
+        {"id": int, "url": str, "timestamp": str, "status": int, "content_type": str,
+         "digest": str, "payload_digest": str, "warc": str, "offset": int, "length": int,
+         "revisit": int, "truncated": str, "size": int, "record_id": str, "ip_address": str,
+         "target_uri": str, "found_by": str, "referrer": str, "source_id": int, "crawl_id": int},
+        pk="id", not_null={"url", "timestamp", "status", "warc", "offset", "length"},
+    )
+    db.table("captures").create_index(["url", "timestamp"])
+    db.table("captures").create_index(["crawl_id"])
+    db.table("failures").create(
+        {"id": int, "url": str, "timestamp": str, "error": str, "message": str,
+         "found_by": str, "referrer": str, "source_id": int, "crawl_id": int},
+        pk="id", not_null={"url", "timestamp", "error"},
+    )
+    db.table("failures").create_index(["url", "timestamp"])
+    db.table("warcs").create(
+        {"name": str, "crawl_id": int, "closed_at": str, "size": int}, pk="name",
+    )
+
+
+# Append only: a home records how far it got in PRAGMA user_version.
+MIGRATIONS: list[Callable[[Database], None]] = [_m001_initial]
+
+
+class SourceNotFound(LookupError):
+    """A URL or name that matches no registered source."""
+
+
+def open_database(path: Path) -> Database:
+    conn = sqlite3.connect(path, timeout=30)
+    db = Database(conn)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    migrate(db)
+    return db
+
+
+def migrate(db: Database) -> None:
+    current = db.execute("PRAGMA user_version").fetchone()[0]
+    for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
+        with db.conn:
+            migration(db)
+            db.execute(f"PRAGMA user_version = {number}")
+
+
+@dataclass(frozen=True)
+class Source:
+    id: int
+    url: str
+    name: str
+    depth: int
+    ignore_robots: bool
+    added_at: str
+    updated_at: str
+
+    def public(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def default_name(url: str) -> str:
+    host = urlsplit(url).hostname or url
+    return host.removeprefix("www.")
+
+
+class Store:
+    """Everything vigil keeps in SQLite, over one connection."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.captures = CaptureIndex(db)
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        return cls(open_database(path))
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # -- sources ---------------------------------------------------------------
+    def upsert_source(
+        self, url: str, *, name: str | None, depth: int | None, ignore_robots: bool | None
+    ) -> Source:
+        """Register a URL, or update the given fields of an existing one (no duplicate)."""
+        key = normalize_url(url)
+        now = warc_date(utcnow())
+        existing = self._source_row(key)
+        if existing is None:
+            row = {"url": key, "name": name or default_name(key),
+                   "depth": 1 if depth is None else depth,
+                   "ignore_robots": int(bool(ignore_robots)), "added_at": now, "updated_at": now}
+            self.db.table("sources").insert(row)
+        else:
+            changes: dict[str, Any] = {"updated_at": now}
+            if name is not None:
+                changes["name"] = name
+            if depth is not None:
+                changes["depth"] = depth
+            if ignore_robots is not None:
+                changes["ignore_robots"] = int(ignore_robots)
+            self.db.table("sources").update(existing["id"], changes)
+        found = self._source_row(key)
+        assert found is not None
+        return _source(found)
+
+    def _source_row(self, key: str) -> dict[str, Any] | None:
+        return next(self.db.table("sources").rows_where("url = ?", [key]), None)
+
+    def sources(self) -> list[Source]:
+        return [_source(r) for r in self.db.table("sources").rows_where(order_by="id")]
+
+    def select_sources(self, selectors: Iterable[str]) -> list[Source]:
+        """Sources matching each URL or name; every selector must match something."""
+        chosen: dict[int, Source] = {}
+        for selector in selectors:
+            matches = [s for s in self.sources()
+                       if s.name == selector or s.url == _maybe_normalize(selector)]
+            if not matches:
+                raise SourceNotFound(f"no source with URL or name {selector!r} "
+                                     "(see `vigil sources`)")
+            chosen.update((s.id, s) for s in matches)
+        return sorted(chosen.values(), key=lambda s: s.id)
+
+    # -- crawls ----------------------------------------------------------------
+    def start_crawl(self, source_ids: list[int], pid: int) -> int:
+        table = self.db.table("crawls")
+        with self.db.conn:
+            table.insert({"started_at": warc_date(utcnow()), "status": "running",
+                          "sources": json.dumps(source_ids), "pid": pid})
+        assert table.last_pk is not None
+        return int(table.last_pk)
+
+    def finish_crawl(self, crawl_id: int, *, status: str, finish_reason: str,
+                     summary: dict[str, Any], stats: dict[str, Any]) -> None:
+        with self.db.conn:
+            self.db.table("crawls").update(crawl_id, {
+                "ended_at": warc_date(utcnow()), "status": status,
+                "finish_reason": finish_reason, "pages": summary["pages"],
+                "bytes": summary["bytes"], "failures": summary["failures"],
+                "warcs": json.dumps(summary["warcs"]),
+                "stats": json.dumps(stats, default=str, sort_keys=True),
+            })
+
+    # -- failures --------------------------------------------------------------
+    def add_failures(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            with self.db.conn:
+                self.db.table("failures").insert_all(rows)
+
+    def failures(self, url: str) -> list[dict[str, Any]]:
+        return list(self.db.table("failures").rows_where(
+            "url = ?", [normalize_url(url)], order_by="timestamp, id"))
+
+    def record_closed_warcs(self, names: list[str], crawl_id: int | None,
+                            warc_dir: Path) -> None:
+        now = warc_date(utcnow())
+        rows = [{"name": n, "crawl_id": crawl_id, "closed_at": now,
+                 "size": (warc_dir / n).stat().st_size} for n in names]
+        if rows:
+            with self.db.conn:
+                self.db.table("warcs").upsert_all(rows, pk="name")
+
+
+def _maybe_normalize(selector: str) -> str:
+    try:
+        return normalize_url(selector)
+    except ValueError:
+        return selector
+
+
+def _source(row: dict[str, Any]) -> Source:
+    return Source(id=row["id"], url=row["url"], name=row["name"], depth=row["depth"],
+                  ignore_robots=bool(row["ignore_robots"]), added_at=row["added_at"],
+                  updated_at=row["updated_at"])

@@ -1,0 +1,1 @@
+"""Change monitoring between captures: extraction, comparison, events, alerts (issue #3)."""

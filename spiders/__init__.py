@@ -1,0 +1,1 @@
+"""Scrapy spiders that capture sources, their related articles, cited pages and requisites."""

@@ -1,0 +1,200 @@
+"""Classify a page's links: main-content links, related-reading links and page requisites."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import lxml.html
+from lxml import etree
+
+# Class/id tokens of page furniture: links in these are never content or related.
+_BOILERPLATE = re.compile(
+    r"(^|[-_ ])(nav|navbar|navigation|menu|menus|sidebar|widget|widgets|footer|masthead|"
+    r"breadcrumbs?|share|sharing|sharebar|social|comments?|cookies?|consent|banner|"
+    r"advert|adverts|ads?|sponsored|promo|popular|most[-_ ]?read|most[-_ ]?popular|"
+    r"trending|tags|tag[-_ ]?list|tagcloud|author[-_ ]?box|about[-_ ]?author|"
+    r"newsletter|subscribe|pagination)([-_ ]|$)",
+    re.IGNORECASE,
+)
+_BOILERPLATE_TAGS = {"nav", "header", "footer", "aside", "form", "noscript"}
+_BOILERPLATE_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search"}
+
+# Blocks that present related reading, by class/id or by their heading.
+_RELATED_ATTR = re.compile(
+    r"(^|[-_ ])(related|keep[-_ ]?reading|more[-_ ]?on|see[-_ ]?also|further[-_ ]?reading|"
+    r"recommended|read[-_ ]?next)([-_ ]|$)",
+    re.IGNORECASE,
+)
+_RELATED_HEADING = re.compile(
+    r"^\s*(related(\s+(articles?|stories|posts|reading|coverage|content|news))?|"
+    r"keep\s+reading|more\s+on\b.*|more\s+from\b.*|see\s+also|further\s+reading|"
+    r"read\s+(next|also|more)|you\s+may\s+also\s+like|recommended(\s+reading)?)\s*:?\s*$",
+    re.IGNORECASE,
+)
+_HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+
+_MAIN_ATTR = re.compile(
+    r"(^|[-_ ])((entry|post|article|story|news)[-_ ]?(content|body|text)|articlebody|"
+    r"main[-_ ]?content)([-_ ]|$)",
+    re.IGNORECASE,
+)
+
+_CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+?)\1\s*\)|@import\s+(['"])([^'"]+)\3""",
+                      re.IGNORECASE)
+_REQUISITE_RELS = {"stylesheet", "icon", "shortcut", "apple-touch-icon", "preload",
+                   "modulepreload", "mask-icon", "manifest"}
+
+
+@dataclass
+class PageLinks:
+    """Absolute http(s) URLs found on one page, fragments removed, in document order."""
+
+    content: list[str] = field(default_factory=list)  # links in the main content
+    related: list[str] = field(default_factory=list)  # links in related-reading blocks
+    requisites: list[str] = field(default_factory=list)  # images, CSS, JS, fonts, icons
+
+
+def clean_url(base: str, href: str | None) -> str | None:
+    """Resolve ``href`` against ``base``; None for non-http(s) or empty links."""
+    if not href:
+        return None
+    href = href.strip()
+    if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+        return None
+    try:
+        parts = urlsplit(urljoin(base, href))
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+
+
+def _tokens(el: etree._Element) -> str:
+    return f"{el.get('class', '')} {el.get('id', '')}"
+
+
+def _is_boilerplate(el: etree._Element) -> bool:
+    if el.tag in _BOILERPLATE_TAGS or el.get("role", "") in _BOILERPLATE_ROLES:
+        return True
+    return bool(_BOILERPLATE.search(_tokens(el)))
+
+
+def _text_len(el: etree._Element) -> int:
+    return len(" ".join(el.itertext()).split())
+
+
+def _dedupe(urls: Iterable[str | None]) -> list[str]:
+    return list(dict.fromkeys(u for u in urls if u))
+
+
+def _related_blocks(root: etree._Element) -> list[etree._Element]:
+    blocks: list[etree._Element] = []
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag not in _HEADING_TAGS and _RELATED_ATTR.search(_tokens(el)):
+            blocks.append(el)
+        elif el.tag in _HEADING_TAGS and _RELATED_HEADING.match(" ".join(el.itertext())):
+            blocks.append(_heading_block(el))
+    # Keep the outermost block where one sits inside another.
+    return [b for b in blocks if not any(o is not b and b in o.iterancestors() for o in blocks)]
+
+
+def _heading_block(heading: etree._Element) -> etree._Element:
+    """The block a related-reading heading introduces: its own container, unless that
+    container is the whole article, in which case the siblings up to the next heading."""
+    parent = heading.getparent()
+    if parent is not None and parent.tag not in ("body", "main", "article") and not \
+            _MAIN_ATTR.search(_tokens(parent)):
+        return parent
+    block = etree.Element("div")
+    sibling = heading.getnext()
+    while sibling is not None and sibling.tag not in _HEADING_TAGS:
+        for link in sibling.iter("a"):
+            block.append(etree.Element("a", href=link.get("href", "")))
+        sibling = sibling.getnext()
+    return block
+
+
+def _main_content(root: etree._Element, related: list[etree._Element]) -> etree._Element:
+    candidates = [el for el in root.iter() if isinstance(el.tag, str) and (
+        el.tag in ("article", "main") or el.get("role") == "main"
+        or el.get("itemprop") == "articleBody" or _MAIN_ATTR.search(_tokens(el)))]
+    candidates = [el for el in candidates
+                  if not any(el is b or b in el.iterancestors() for b in related)]
+    if not candidates:
+        body = root.find(".//body")
+        return body if body is not None else root
+    lengths = {id(el): _text_len(el) for el in candidates}
+    best = max(lengths.values())
+    # The deepest candidate that still holds most of the text: <article> over <main>.
+    good = [el for el in candidates if lengths[id(el)] >= 0.8 * best]
+    return max(good, key=lambda el: sum(1 for _ in el.iterancestors()))
+
+
+def _links_outside_furniture(container: etree._Element, skip: list[etree._Element],
+                             base: str) -> Iterator[str | None]:
+    for link in container.iter("a", "area"):
+        ancestors = list(link.iterancestors())
+        inside = ancestors[: ancestors.index(container)] if container in ancestors else ancestors
+        if any(_is_boilerplate(a) for a in inside) or any(b in inside for b in skip):
+            continue
+        yield clean_url(base, link.get("href"))
+
+
+def _srcset_urls(value: str | None) -> Iterator[str]:
+    for candidate in (value or "").split(","):
+        parts = candidate.strip().split()
+        if parts:
+            yield parts[0]
+
+
+def css_urls(css: str, base: str) -> list[str]:
+    """Images, fonts and imported stylesheets a stylesheet refers to."""
+    return _dedupe(clean_url(base, m.group(2) or m.group(4)) for m in _CSS_URL.finditer(css))
+
+
+def _requisites(root: etree._Element, base: str) -> Iterator[str | None]:
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        tag = el.tag
+        if tag in ("img", "source", "video", "audio", "track", "embed", "input", "script"):
+            for attr in ("src", "data-src", "poster"):
+                if el.get(attr) and (tag != "input" or el.get("type", "").lower() == "image"):
+                    yield clean_url(base, el.get(attr))
+            for attr in ("srcset", "data-srcset"):
+                for url in _srcset_urls(el.get(attr)):
+                    yield clean_url(base, url)
+        elif tag == "link":
+            rels = set(el.get("rel", "").lower().split())
+            if rels & _REQUISITE_RELS:
+                yield clean_url(base, el.get("href"))
+        elif tag == "style" and el.text:
+            yield from css_urls(el.text, base)
+        if el.get("style") and "url(" in el.get("style", ""):
+            yield from css_urls(el.get("style", ""), base)
+
+
+def parse_html(html: str | bytes, url: str) -> PageLinks:
+    """Every link class vigil follows, from one parse of the page."""
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return PageLinks()
+    base_el = root.find(".//base[@href]")
+    base = clean_url(url, base_el.get("href")) or url if base_el is not None else url
+    related_blocks = _related_blocks(root)
+    main = _main_content(root, related_blocks)
+    related: list[str | None] = []
+    for block in related_blocks:
+        related.extend(clean_url(base, a.get("href")) for a in block.iter("a"))
+    return PageLinks(
+        content=_dedupe(_links_outside_furniture(main, related_blocks, base)),
+        related=_dedupe(related),
+        requisites=_dedupe(_requisites(root, base)),
+    )

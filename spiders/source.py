@@ -1,0 +1,108 @@
+"""The source spider: a source page, its related articles, cited pages and requisites."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import scrapy
+from scrapy.http import Response, TextResponse
+from twisted.python.failure import Failure
+
+from crawler.signals import fetch_failed
+from spiders.links import css_urls, parse_html
+from spiders.scope import is_listing_page, is_share_link, same_page, site_key
+
+SEED, RELATED, CITED, REQUISITE = "seed", "related", "cited", "requisite"
+
+
+class SourceSpider(scrapy.Spider):
+    """Crawls every source given to it; each request carries its source in ``meta``."""
+
+    name = "sources"
+
+    def __init__(self, sources: list[dict[str, Any]] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sources = sources or []
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for source in self.sources:
+            meta = {
+                "vigil_source": source["id"],
+                "vigil_found_by": SEED,
+                "vigil_depth": 0,
+                "vigil_max_depth": int(source["depth"]),
+                "vigil_sites": [site_key(source["url"])],
+            }
+            if source.get("ignore_robots"):
+                meta["dont_obey_robotstxt"] = True
+            # Seeds go through the dupe filter too, so that a related article linking
+            # back to its source does not fetch the source twice.
+            yield scrapy.Request(source["url"], callback=self.parse_page, errback=self.failed,
+                                 meta=meta, )
+
+    def _follow(self, response: Response, url: str, found_by: str, callback: Any,
+                **extra: Any) -> scrapy.Request:
+        meta = {k: v for k, v in response.meta.items()
+                if k.startswith("vigil_") or k == "dont_obey_robotstxt"}
+        meta.update(extra, vigil_found_by=found_by, vigil_referrer=response.url)
+        return scrapy.Request(url, callback=callback, errback=self.failed, meta=meta,
+                              headers={"Referer": response.url})
+
+    def parse_page(self, response: Response) -> Iterator[scrapy.Request]:
+        """Seeds and related articles: follow requisites, related links and citations."""
+        if not _is_html(response):
+            return
+        assert isinstance(response, TextResponse)
+        links = parse_html(response.text, response.url)
+        yield from self._requisites(response, links.requisites)
+
+        meta = response.meta
+        # The seed's own redirect target counts as the source's site too.
+        sites = list(dict.fromkeys([*meta["vigil_sites"], site_key(response.url)]))
+        depth, max_depth = meta["vigil_depth"], meta["vigil_max_depth"]
+        for url in links.content:
+            if site_key(url) not in sites and not is_share_link(url):
+                yield self._follow(response, url, CITED, self.parse_cited, vigil_sites=sites)
+        if depth >= max_depth:
+            return
+        for url in dict.fromkeys([*links.content, *links.related]):
+            if site_key(url) in sites and not is_listing_page(url) and \
+                    not same_page(url, response.url):
+                yield self._follow(response, url, RELATED, self.parse_page,
+                                   vigil_depth=depth + 1, vigil_sites=sites)
+
+    def parse_cited(self, response: Response) -> Iterator[scrapy.Request]:
+        """Cited pages are captured with their requisites and never followed further."""
+        if _is_html(response):
+            assert isinstance(response, TextResponse)
+            yield from self._requisites(response, parse_html(response.text,
+                                                             response.url).requisites)
+
+    def parse_requisite(self, response: Response) -> Iterator[scrapy.Request]:
+        """Stylesheets bring their fonts, images and imports; other requisites end here."""
+        if isinstance(response, TextResponse) and b"css" in _content_type(response):
+            yield from self._requisites(response, css_urls(response.text, response.url))
+
+    def _requisites(self, response: Response, urls: list[str]) -> Iterator[scrapy.Request]:
+        for url in urls:
+            yield self._follow(response, url, REQUISITE, self.parse_requisite)
+
+    def failed(self, failure: Failure) -> None:
+        """Failures are data: hand them to the archiver to record, and go on."""
+        request = getattr(failure, "request", None)
+        if request is not None and self.crawler is not None:
+            self.crawler.signals.send_catch_log(fetch_failed, request=request, failure=failure,
+                                                spider=self)
+
+
+def _content_type(response: Response) -> bytes:
+    return (response.headers.get(b"Content-Type") or b"").lower()
+
+
+def _is_html(response: Response) -> bool:
+    kind = _content_type(response)
+    if b"html" in kind:
+        return isinstance(response, TextResponse)
+    # No Content-Type: trust Scrapy's sniffing only when it chose HTML.
+    return not kind and response.__class__.__name__ == "HtmlResponse"
