@@ -179,6 +179,7 @@ class WarcArchiver:
 
     def fetch_failed(self, request: Request, failure: Failure, spider: Spider) -> None:
         error = failure.value
+        assert error is not None
         name = "RobotsTxtDisallowed" if isinstance(error, IgnoreRequest) else type(error).__name__
         self.stats.inc_value("crawl/failures")
         self.stats.inc_value(f"crawl/failures/{name}")
@@ -187,7 +188,7 @@ class WarcArchiver:
                 "url": normalize_url(request.url),
                 "timestamp": warc_date(utcnow()),
                 "error": name,
-                "message": str(error).strip()[:1000] or name,
+                "message": describe_error(error)[:1000],
                 "found_by": request.meta.get("vigil_found_by"),
                 "referrer": request.meta.get("vigil_referrer"),
                 "source_id": request.meta.get("vigil_source"),
@@ -255,6 +256,18 @@ class WarcArchiver:
             ip_address=str(response.ip_address) if response.ip_address else None,
             truncated=truncated,
         )
+
+
+def describe_error(error: BaseException) -> str:
+    """A readable message: Scrapy wraps Twisted's failures in lists of Failure objects."""
+    cause: BaseException | None = error
+    while cause is not None:
+        reasons = getattr(cause, "reasons", None)
+        if reasons:
+            inner = reasons[0].value
+            return f"{type(inner).__name__}: {inner}".strip()
+        cause = cause.__cause__
+    return str(error).strip() or type(error).__name__
 
 
 def _all_headers(headers: Any) -> list[tuple[str, str]]:

@@ -48,8 +48,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         else:
             route(self)
 
+    def record_sent(self, payload: bytes) -> None:
+        """Remember the payload (before content coding) sent for this request's path."""
+        self.server.sent.setdefault(self.path, []).append(payload)
+
     def send_resource(self, resource: Resource) -> None:
         body = resource.payload()
+        self.record_sent(body)
         accepts_gzip = "gzip" in self.headers.get("Accept-Encoding", "")
         self.send_response(resource.status)
         self.send_header("Content-Type", resource.content_type)
@@ -69,6 +74,7 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     routes: dict[str, Route]
     requests: list[str]
+    sent: dict[str, list[bytes]]
 
 
 class SiteServer:
@@ -78,6 +84,7 @@ class SiteServer:
         self._server = _Server((host, port), _RequestHandler)
         self._server.routes = routes
         self._server.requests = []
+        self._server.sent = {}
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -88,6 +95,11 @@ class SiteServer:
     def requests(self) -> list[str]:
         """Paths requested so far, in order."""
         return self._server.requests
+
+    @property
+    def sent(self) -> dict[str, list[bytes]]:
+        """Payloads sent per request path (path and query), before content coding."""
+        return self._server.sent
 
     @property
     def base(self) -> str:

@@ -91,41 +91,40 @@ def _dedupe(urls: Iterable[str | None]) -> list[str]:
     return list(dict.fromkeys(u for u in urls if u))
 
 
-def _related_blocks(root: etree._Element) -> list[etree._Element]:
-    blocks: list[etree._Element] = []
+def _related_blocks(root: etree._Element) -> list[list[etree._Element]]:
+    """Related-reading blocks, each as the list of its elements (usually one container)."""
+    blocks: list[list[etree._Element]] = []
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
         if el.tag not in _HEADING_TAGS and _RELATED_ATTR.search(_tokens(el)):
-            blocks.append(el)
+            blocks.append([el])
         elif el.tag in _HEADING_TAGS and _RELATED_HEADING.match(" ".join(el.itertext())):
             blocks.append(_heading_block(el))
-    # Keep the outermost block where one sits inside another.
-    return [b for b in blocks if not any(o is not b and b in o.iterancestors() for o in blocks)]
+    return blocks
 
 
-def _heading_block(heading: etree._Element) -> etree._Element:
-    """The block a related-reading heading introduces: its own container, unless that
+def _heading_block(heading: etree._Element) -> list[etree._Element]:
+    """What a related-reading heading introduces: its own container, unless that
     container is the whole article, in which case the siblings up to the next heading."""
     parent = heading.getparent()
     if parent is not None and parent.tag not in ("body", "main", "article") and not \
             _MAIN_ATTR.search(_tokens(parent)):
-        return parent
-    block = etree.Element("div")
+        return [parent]
+    siblings = []
     sibling = heading.getnext()
     while sibling is not None and sibling.tag not in _HEADING_TAGS:
-        for link in sibling.iter("a"):
-            block.append(etree.Element("a", href=link.get("href", "")))
+        siblings.append(sibling)
         sibling = sibling.getnext()
-    return block
+    return siblings
 
 
-def _main_content(root: etree._Element, related: list[etree._Element]) -> etree._Element:
+def _main_content(root: etree._Element, related: set[etree._Element]) -> etree._Element:
     candidates = [el for el in root.iter() if isinstance(el.tag, str) and (
         el.tag in ("article", "main") or el.get("role") == "main"
         or el.get("itemprop") == "articleBody" or _MAIN_ATTR.search(_tokens(el)))]
     candidates = [el for el in candidates
-                  if not any(el is b or b in el.iterancestors() for b in related)]
+                  if el not in related and not any(a in related for a in el.iterancestors())]
     if not candidates:
         body = root.find(".//body")
         return body if body is not None else root
@@ -136,12 +135,12 @@ def _main_content(root: etree._Element, related: list[etree._Element]) -> etree.
     return max(good, key=lambda el: sum(1 for _ in el.iterancestors()))
 
 
-def _links_outside_furniture(container: etree._Element, skip: list[etree._Element],
+def _links_outside_furniture(container: etree._Element, skip: set[etree._Element],
                              base: str) -> Iterator[str | None]:
     for link in container.iter("a", "area"):
         ancestors = list(link.iterancestors())
         inside = ancestors[: ancestors.index(container)] if container in ancestors else ancestors
-        if any(_is_boilerplate(a) for a in inside) or any(b in inside for b in skip):
+        if link in skip or any(a in skip or _is_boilerplate(a) for a in inside):
             continue
         yield clean_url(base, link.get("href"))
 
@@ -188,13 +187,13 @@ def parse_html(html: str | bytes, url: str) -> PageLinks:
         return PageLinks()
     base_el = root.find(".//base[@href]")
     base = clean_url(url, base_el.get("href")) or url if base_el is not None else url
-    related_blocks = _related_blocks(root)
-    main = _main_content(root, related_blocks)
-    related: list[str | None] = []
-    for block in related_blocks:
-        related.extend(clean_url(base, a.get("href")) for a in block.iter("a"))
+    blocks = {el for block in _related_blocks(root) for el in block}
+    main = _main_content(root, blocks)
+    # Document order, and each link once even where blocks nest.
+    related = [clean_url(base, a.get("href")) for a in root.iter("a")
+               if a in blocks or any(p in blocks for p in a.iterancestors())]
     return PageLinks(
-        content=_dedupe(_links_outside_furniture(main, related_blocks, base)),
+        content=_dedupe(_links_outside_furniture(main, blocks, base)),
         related=_dedupe(related),
         requisites=_dedupe(_requisites(root, base)),
     )

@@ -1,0 +1,72 @@
+"""Fixtures: real loopback sites, a fresh archive home, and the vigil CLI run as users run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.replica import news_site, outside_site
+from crawler.siteserver import SiteServer
+
+# Loopback sites are ours: switch politeness off, as the README shows.
+FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
+        "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8", "-s", "DOWNLOAD_TIMEOUT=10"]
+
+
+@dataclass
+class Vigil:
+    """Runs `vigil --home HOME ...` in a subprocess: Scrapy's reactor runs once per process."""
+
+    home: Path
+
+    def run(self, *args: str, ok: bool = True, stdin: str | None = None,
+            cwd: Path | None = None, home: bool = True) -> subprocess.CompletedProcess[bytes]:
+        command = [sys.executable, "-m", "crawler.cli"]
+        if home:
+            command += ["--home", str(self.home)]
+        result = subprocess.run([*command, *args], capture_output=True, timeout=180,
+                                input=stdin.encode() if stdin else None, cwd=cwd)
+        if ok and result.returncode != 0:
+            raise AssertionError(f"vigil {' '.join(args)} exited {result.returncode}:\n"
+                                 f"{result.stderr.decode(errors='replace')}")
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.run(*args, "--json").stdout)
+
+    def crawl(self, *args: str) -> dict[str, Any]:
+        summary: dict[str, Any] = self.json("crawl", *FAST, *args)
+        return summary
+
+    def get(self, url: str, *args: str) -> bytes:
+        return self.run("get", url, *args).stdout
+
+    @property
+    def warcs(self) -> list[Path]:
+        return sorted((self.home / "warcs").glob("*.warc.gz"))
+
+
+@pytest.fixture
+def vigil(tmp_path: Path) -> Vigil:
+    return Vigil(tmp_path / "home")
+
+
+@pytest.fixture
+def outside() -> Iterator[SiteServer]:
+    """The site the replica's articles cite, on its own loopback address."""
+    with SiteServer(outside_site(), host="127.0.0.3") as server:
+        yield server
+
+
+@pytest.fixture
+def news(outside: SiteServer) -> Iterator[SiteServer]:
+    """The replica news site, on 127.0.0.2."""
+    with SiteServer(news_site(outside.base), host="127.0.0.2") as server:
+        yield server

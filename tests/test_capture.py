@@ -1,0 +1,152 @@
+"""A source's crawl captures the page, related articles, cited pages and requisites."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+
+from conftest import Vigil
+from crawler.replica import (
+    DEPTH_TWO,
+    FURNITURE,
+    KEEP_READING,
+    MOST_READ,
+    OUTSIDE_PDF,
+    OUTSIDE_REPORT,
+    RELATED,
+    REQUISITES,
+    SEED_PATH,
+)
+from crawler.siteserver import Resource, SiteServer
+
+
+def captured(vigil: Vigil) -> dict[str, list[str]]:
+    """URL -> how it was found, from the index, for every capture."""
+    out: dict[str, list[str]] = {}
+    db = vigil.home / "vigil.db"
+    with sqlite3.connect(db) as conn:
+        for url, found_by in conn.execute("SELECT url, found_by FROM captures"):
+            out.setdefault(url, []).append(found_by)
+    return out
+
+
+def crawl_replica(vigil: Vigil, news: SiteServer) -> dict[str, object]:
+    vigil.run("add", news.url(SEED_PATH))
+    return vigil.crawl()
+
+
+def test_a_source_crawl_captures_related_articles_cited_pages_and_requisites(
+        vigil: Vigil, news: SiteServer, outside: SiteServer) -> None:
+    summary = crawl_replica(vigil, news)
+    got = captured(vigil)
+    assert got[news.url(SEED_PATH)] == ["seed"]
+    for path in RELATED + KEEP_READING:
+        assert got[news.url(path)] == ["related"], path
+    assert got[outside.url(OUTSIDE_REPORT)] == ["cited"]
+    assert got[outside.url(OUTSIDE_PDF)] == ["cited"]
+    for path in REQUISITES:
+        assert got[news.url(path)] == ["requisite"], path
+    # The cited page's own stylesheet is a requisite too, on its own host.
+    assert got[outside.url("/trust.css")] == ["requisite"]
+    assert summary["pages"] == len([u for urls in got.values() for u in urls])
+    assert summary["failures"] == 0
+    assert summary["status"] == "finished"
+
+
+def test_navigation_sidebars_listings_and_depth_two_are_not_followed(
+        vigil: Vigil, news: SiteServer, outside: SiteServer) -> None:
+    crawl_replica(vigil, news)
+    for path in [*FURNITURE, *MOST_READ, DEPTH_TWO, "/tag/lower-district/"]:
+        assert path not in news.requests, path
+    # Share-bar links point off-site but are not citations.
+    assert not any("facebook" in url or "twitter" in url for url in captured(vigil))
+
+
+def test_depth_two_reaches_the_related_articles_of_related_articles(
+        vigil: Vigil, news: SiteServer, outside: SiteServer) -> None:
+    vigil.run("add", news.url(SEED_PATH), "--depth", "2")
+    vigil.crawl()
+    assert captured(vigil)[news.url(DEPTH_TWO)] == ["related"]
+
+
+def test_every_warc_passes_warcio_check_and_starts_with_warcinfo(
+        vigil: Vigil, news: SiteServer, outside: SiteServer) -> None:
+    crawl_replica(vigil, news)
+    assert vigil.warcs, "no WARC written"
+    assert not list((vigil.home / "warcs").glob("*.open"))
+    for warc in vigil.warcs:
+        check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", "-v", str(warc)],
+                               capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert "digest pass" in check.stdout
+        with open(warc, "rb") as handle:
+            records = list(ArchiveIterator(handle))
+        assert records[0].rec_type == "warcinfo"
+
+
+def _cdxj(warc: Path) -> list[dict[str, str]]:
+    out = subprocess.run([sys.executable, "-m", "cdxj_indexer.main", str(warc)],
+                         capture_output=True, text=True, check=True).stdout
+    return [json.loads(line.split(" ", 2)[2]) for line in out.splitlines() if line.strip()]
+
+
+def test_an_independent_index_and_reader_find_the_exact_bytes_served(
+        vigil: Vigil, news: SiteServer, outside: SiteServer) -> None:
+    """cdxj-indexer locates every response; warcio's own decoder returns what was sent."""
+    crawl_replica(vigil, news)
+    sent = {server.url(path): bodies for server in (news, outside)
+            for path, bodies in server.sent.items()}
+    checked = 0
+    for warc in vigil.warcs:
+        for entry in _cdxj(warc):
+            with open(warc, "rb") as handle:
+                handle.seek(int(entry["offset"]))
+                record = next(iter(ArchiveIterator(handle)))
+                assert record.rec_headers.get_header("WARC-Target-URI") == entry["url"]
+                if record.rec_type != "response":
+                    continue
+                body = record.content_stream().read()
+            assert body in sent[entry["url"]], entry["url"]
+            checked += 1
+    assert checked == sum(len(b) for b in sent.values())
+
+
+def test_vigil_get_returns_the_decoded_payload_and_history_its_digest(
+        vigil: Vigil, news: SiteServer, outside: SiteServer) -> None:
+    crawl_replica(vigil, news)
+    for url in [news.url(SEED_PATH), news.url("/static/css/site.css"),
+                news.url("/static/img/levee-1600.png"), outside.url(OUTSIDE_PDF)]:
+        body = vigil.get(url)
+        path = url.split("/", 3)[3]
+        server = news if url.startswith(news.base) else outside
+        assert body == server.sent["/" + path][-1]
+        entry = vigil.json("history", url)[-1]
+        assert entry["digest"] == "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def test_get_at_chooses_the_capture_closest_to_the_date(vigil: Vigil) -> None:
+    versions = iter([b"<p>first version</p>", b"<p>second version</p>", b"<p>third</p>"])
+    page = Resource(lambda: next(versions))
+    with SiteServer({"/statement": page}, host="127.0.0.2") as site:
+        url = site.url("/statement")
+        vigil.run("add", url, "--depth", "0")
+        for _ in range(3):
+            vigil.crawl()
+        history = vigil.json("history", url)
+    moments = [datetime.fromisoformat(e["datetime"]) for e in history]
+    assert len(moments) == 3 and moments == sorted(moments)
+    first_gap = moments[1] - moments[0]
+    just_after_first = moments[0] + first_gap / 4
+    just_before_second = moments[1] - first_gap / 4
+    assert vigil.get(url, "--at", just_after_first.isoformat()) == b"<p>first version</p>"
+    assert vigil.get(url, "--at", just_before_second.isoformat()) == b"<p>second version</p>"
+    assert vigil.get(url, "--at", "2000-01-01") == b"<p>first version</p>"
+    assert vigil.get(url, "--at", "29991231235959") == b"<p>third</p>"
+    assert vigil.get(url) == b"<p>third</p>"

@@ -1,0 +1,74 @@
+"""Which links of a page are content, related reading, citations or requisites."""
+
+from __future__ import annotations
+
+from spiders.links import css_urls, parse_html
+from spiders.scope import is_listing_page, is_share_link, site_key
+
+BASE = "https://news.example/2026/01/02/story/"
+
+PAGE = """<html><head><link rel="stylesheet" href="/s.css"><link rel="icon" href="/i.ico">
+<script src="https://cdn.example/app.js"></script><style>h1{background:url('/h.png')}</style>
+</head><body>
+<header><nav><a href="/news/">News</a><a href="/2025/01/01/menu-story/">Menu story</a></nav>
+</header>
+<main><article><h1>Story</h1>
+<p>According to <a href="https://gov.example/report.pdf">the report</a> and
+<a href="/2026/01/01/earlier/">our earlier story</a>.</p>
+<img src="/a.jpg" srcset="/a-2x.jpg 2x, /a-3x.jpg 3x"><div style="background:url(/bg.png)"></div>
+<div class="share-buttons"><a href="https://social.example/share?u=x">Share</a></div>
+<h2>Related articles</h2>
+<ul><li><a href="/2026/01/03/follow-up/">Follow-up</a></li></ul>
+<h2>What happened next</h2><p>More text <a href="#top">top</a>.</p>
+</article></main>
+<aside class="sidebar"><h3>Most read</h3><a href="/2024/05/05/popular/">Popular</a></aside>
+<footer><a href="/about/">About</a></footer></body></html>"""
+
+
+def test_main_content_links_exclude_navigation_sidebar_footer_and_share_bars() -> None:
+    links = parse_html(PAGE, BASE)
+    assert links.content == ["https://gov.example/report.pdf",
+                             "https://news.example/2026/01/01/earlier/"]
+
+
+def test_a_related_articles_heading_introduces_a_related_block() -> None:
+    assert parse_html(PAGE, BASE).related == ["https://news.example/2026/01/03/follow-up/"]
+
+
+def test_related_blocks_are_found_by_class_too() -> None:
+    html = ('<html><body><article><p>Text</p></article><aside class="keep-reading">'
+            '<a href="/x/">X</a></aside></body></html>')
+    assert parse_html(html, BASE).related == ["https://news.example/x/"]
+
+
+def test_requisites_include_srcset_css_urls_icons_and_scripts_on_any_host() -> None:
+    requisites = set(parse_html(PAGE, BASE).requisites)
+    assert {"https://news.example/s.css", "https://news.example/i.ico",
+            "https://cdn.example/app.js", "https://news.example/h.png",
+            "https://news.example/a.jpg", "https://news.example/a-2x.jpg",
+            "https://news.example/a-3x.jpg", "https://news.example/bg.png"} <= requisites
+
+
+def test_stylesheets_bring_fonts_images_and_imports() -> None:
+    css = ('@import "print.css"; @font-face{src:url(../fonts/f.woff2) format("woff2")}'
+           ' .x{background:url("data:image/png;base64,AAAA")}')
+    assert css_urls(css, "https://news.example/static/css/site.css") == [
+        "https://news.example/static/css/print.css",
+        "https://news.example/static/fonts/f.woff2"]
+
+
+def test_malformed_or_empty_html_yields_no_links_and_no_crash() -> None:
+    assert parse_html("", BASE).content == []
+    assert parse_html(b"\x00\xff<<<a href=", BASE).requisites == []
+
+
+def test_listing_pages_share_links_and_sites() -> None:
+    assert is_listing_page("https://news.example/tag/flooding/")
+    assert is_listing_page("https://news.example/author/jane/")
+    assert is_listing_page("https://news.example/")
+    assert not is_listing_page("https://news.example/2026/01/02/story/")
+    assert is_share_link("https://www.facebook.com/sharer/sharer.php?u=x")
+    assert is_share_link("https://twitter.com/intent/tweet?url=x")
+    assert not is_share_link("https://gov.example/report.pdf")
+    assert site_key("https://www.news.example/a") == site_key("http://news.example:80/b")
+    assert site_key("http://127.0.0.2:8000/") != site_key("http://127.0.0.3:8000/")
