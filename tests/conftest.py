@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from archive.payload import sha256_digest
+from archive.reader import read_record
 from crawler.replica import news_site, outside_site
 from crawler.siteserver import SiteServer
 
@@ -53,9 +56,31 @@ class Vigil:
         return sorted((self.home / "warcs").glob("*.warc.gz"))
 
 
+def check_archive(home: Path) -> None:
+    """Every WARC passes `warcio check`, none is left open, and every capture row points at
+    a response record for its URL whose decoded payload has the row's digest."""
+    warcs = sorted((home / "warcs").glob("*.warc.gz*"))
+    assert not [w for w in warcs if w.name.endswith(".open")], "a WARC was left open"
+    for warc in warcs:
+        check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", str(warc)],
+                               capture_output=True, text=True)
+        assert check.returncode == 0, f"warcio check {warc.name}:\n{check.stdout}"
+    db = home / "vigil.db"
+    if not db.exists():
+        return
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT target_uri, warc, offset, digest FROM captures").fetchall()
+    for uri, warc_name, offset, digest in rows:
+        record = read_record(home / "warcs", warc_name, offset)
+        assert record.rec_type == "response" and record.target_uri == uri
+        assert sha256_digest(record.payload()) == digest, uri
+
+
 @pytest.fixture
-def vigil(tmp_path: Path) -> Vigil:
-    return Vigil(tmp_path / "home")
+def vigil(tmp_path: Path) -> Iterator[Vigil]:
+    tool = Vigil(tmp_path / "home")
+    yield tool
+    check_archive(tool.home)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from conftest import Vigil
+from conftest import Vigil, check_archive
 from crawler.siteserver import Resource, Route, SiteServer
 
 ARTICLE = ("<!DOCTYPE html><html><head><title>Statement</title></head><body><main>"
@@ -131,7 +131,7 @@ def response_record(vigil: Vigil, url: str) -> tuple[dict[str, str], object]:
 
 
 @pytest.fixture(scope="module")
-def crawled(tmp_path_factory: pytest.TempPathFactory, site: SiteServer) -> Vigil:
+def crawled(tmp_path_factory: pytest.TempPathFactory, site: SiteServer) -> Iterator[Vigil]:
     """One crawl of the awkward site, read by every test below."""
     vigil = Vigil(tmp_path_factory.mktemp("awkward") / "home")
     vigil.run("add", site.url("/article"))
@@ -143,7 +143,8 @@ def crawled(tmp_path_factory: pytest.TempPathFactory, site: SiteServer) -> Vigil
         '<a href="/doc?id=levee&page=2">d</a>').encode())
     vigil.summary = vigil.crawl("-s", "ARCHIVE_MAX_PAYLOAD=100000", "-s", "DOWNLOAD_TIMEOUT=2")
     vigil.dead = dead
-    return vigil
+    yield vigil
+    check_archive(vigil.home)
 
 
 def test_a_gzip_body_is_stored_encoded_and_get_returns_it_decoded(
