@@ -40,6 +40,8 @@ class Capture:
     referrer: str | None = None
     source_id: int | None = None
     crawl_id: int | None = None
+    location: str | None = None  # a redirect's Location, resolved against the URL
+    via: str | None = None  # the URL a redirect chain started from
     id: int | None = None
 
     @property

@@ -11,7 +11,7 @@ from http import HTTPStatus
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy import Request, Spider, signals
@@ -173,6 +173,8 @@ class WarcArchiver:
             referrer=request.meta.get("vigil_referrer"),
             source_id=request.meta.get("vigil_source"),
             crawl_id=self.config.crawl_id,
+            location=_location(response),
+            via=_chain_start(request),
         ))
         if len(self._pending) >= self.config.index_batch:
             self._flush()
@@ -193,6 +195,7 @@ class WarcArchiver:
                 "referrer": request.meta.get("vigil_referrer"),
                 "source_id": request.meta.get("vigil_source"),
                 "crawl_id": self.config.crawl_id,
+                "via": _chain_start(request),
             }])
         except sqlite3.Error:
             # A signal handler's exception is swallowed by Scrapy: make it visible.
@@ -290,6 +293,19 @@ def _header_values(response: Response, name: bytes) -> list[str]:
 def _header(response: Response, name: bytes) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
+
+
+def _location(response: Response) -> str | None:
+    value = response.headers.get(b"Location")
+    if not value or not 300 <= response.status < 400:
+        return None
+    return normalize_url(urljoin(response.url, value.decode("latin-1")))
+
+
+def _chain_start(request: Request) -> str | None:
+    # RedirectMiddleware lists the URLs a redirected request came through.
+    chain = request.meta.get("redirect_urls")
+    return normalize_url(chain[0]) if chain else None
 
 
 def _unsolicited(url: str) -> str:

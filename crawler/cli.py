@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
@@ -14,36 +13,14 @@ from archive.reader import RecordNotFound, read_record
 from archive.timeutil import InvalidDatetime, iso_seconds, parse_datetime
 from archive.urls import InvalidURL, validate_url
 from crawler import __version__
-from crawler.home import DEFAULT_HOME, ConfigError, Home
+from crawler.cli_monitor import changes, diff
+from crawler.cliutil import EXIT_NOT_FOUND, Context, emit_json, fail, pass_context
+from crawler.home import DEFAULT_HOME, ConfigError
 from crawler.progress import human_bytes
 from crawler.runner import SettingError, parse_overrides, run_crawl
-from crawler.store import SourceNotFound, Store
-
-EXIT_NOT_FOUND = 1
-EXIT_USAGE = 2
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """One line on stderr and a non-zero exit: the user's mistakes are not tracebacks."""
-    click.echo(f"vigil: error: {message}", err=True)
-    sys.exit(code)
-
-
-def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-class Context:
-    def __init__(self, home: Path) -> None:
-        self.home = Home(home)
-
-    def store(self) -> Store:
-        """Open the store, initialising a missing home first."""
-        self.home.create()
-        return Store.open(self.home.db_path)
-
-
-pass_context = click.make_pass_decorator(Context)
+from crawler.store import SourceNotFound
+from monitor.alerts import ChannelConfigError
+from monitor.extract import ExtractOptions, InvalidOption
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -85,21 +62,37 @@ def _read_url_file(path: Path) -> list[str]:
               help="Ignore robots.txt for this source (default: obey).")
 @click.option("--from-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Read URLs from FILE, one per line; # starts a comment.")
+@click.option("--include-selector", "include", multiple=True, metavar="CSS",
+              help="Compare only the parts matching this CSS selector (repeatable).")
+@click.option("--remove-selector", "remove", multiple=True, metavar="CSS",
+              help="Drop the parts matching this CSS selector before comparing (repeatable).")
+@click.option("--ignore-text", "ignore", multiple=True, metavar="REGEX",
+              help="Ignore text matching this regex when comparing (repeatable).")
+@click.option("--min-change", type=click.FloatRange(0, 1), metavar="FRACTION",
+              help="Fraction of the words that must change to count as an edit (default 0).")
 @click.option("--json", "as_json", is_flag=True, help="Print the sources as JSON.")
 @pass_context
 def add(ctx: Context, urls: tuple[str, ...], name: str | None, depth: int | None,
-        ignore_robots: bool | None, from_file: Path | None, as_json: bool) -> None:
+        ignore_robots: bool | None, from_file: Path | None, include: tuple[str, ...],
+        remove: tuple[str, ...], ignore: tuple[str, ...], min_change: float | None,
+        as_json: bool) -> None:
     """Register source URLs; re-adding a URL updates it."""
     candidates = list(urls) + (_read_url_file(from_file) if from_file else [])
     if not candidates:
         fail("no URL given (pass URLs or --from-file FILE)")
     try:
         checked = [validate_url(u) for u in candidates]
-    except InvalidURL as exc:
+        ExtractOptions(include=include, remove=remove, ignore=ignore).validate()
+    except (InvalidURL, InvalidOption) as exc:
         fail(str(exc))  # nothing has been written yet
+    monitor_options: dict[str, Any] = {k: v for k, v in (("include_selectors", include),
+                                         ("remove_selectors", remove),
+                                         ("ignore_patterns", ignore)) if v}
+    if min_change is not None:
+        monitor_options["min_change"] = min_change
     store = ctx.store()
-    added = [store.upsert_source(u, name=name, depth=depth, ignore_robots=ignore_robots)
-             for u in checked]
+    added = [store.upsert_source(u, name=name, depth=depth, ignore_robots=ignore_robots,
+                                 monitor=monitor_options) for u in checked]
     store.close()
     if as_json:
         emit_json([s.public() for s in added])
@@ -149,7 +142,7 @@ def crawl(ctx: Context, selectors: tuple[str, ...], overrides: tuple[str, ...],
         fail("no sources to crawl: add one with `vigil add URL`")
     try:
         summary = run_crawl(ctx.home, store, chosen, settings, progress=True)
-    except ConfigError as exc:
+    except (ConfigError, ChannelConfigError) as exc:
         fail(str(exc))
     finally:
         store.close()
@@ -163,6 +156,16 @@ def crawl(ctx: Context, selectors: tuple[str, ...], overrides: tuple[str, ...],
 
 
 def _summary_text(s: dict[str, Any]) -> str:
+    events = s["events"]
+    tail = [f"  changes: {len(events)} new event(s)"] + [
+        f"    {e['kind']}: {e['summary']}" for e in events]
+    if s["alerts_sent"] or s["alerts_failed"]:
+        tail.append(f"  alerts: {s['alerts_sent']} sent, {s['alerts_failed']} failed "
+                    "(retried next run)")
+    return _capture_text(s) + "\n" + "\n".join(tail)
+
+
+def _capture_text(s: dict[str, Any]) -> str:
     kinds = ", ".join(f"{v} {k}" for k, v in sorted(s["found_by"].items()))
     lines = [
         f"crawl {s['crawl_id']} {s['status']}: {len(s['sources'])} source(s)",
@@ -174,6 +177,13 @@ def _summary_text(s: dict[str, Any]) -> str:
     ]
     lines += [f"    {w}" for w in s["warcs"]]
     return "\n".join(lines)
+
+
+def _check_url(url: str) -> None:
+    try:
+        validate_url(url)
+    except InvalidURL as exc:
+        fail(str(exc))
 
 
 def _capture_json(c: Capture) -> dict[str, Any]:
@@ -202,6 +212,7 @@ def _capture_json(c: Capture) -> dict[str, Any]:
 @pass_context
 def history(ctx: Context, url: str, as_json: bool) -> None:
     """Every capture of URL, oldest first, redirects and errors included."""
+    _check_url(url)
     store = ctx.store()
     captures = store.captures.history(url)
     failures = store.failures(url)
@@ -229,6 +240,7 @@ def history(ctx: Context, url: str, as_json: bool) -> None:
 @pass_context
 def get(ctx: Context, url: str, at: str | None, any_status: bool, output: Path | None) -> None:
     """Write the archived payload of URL closest to DATETIME, decoded."""
+    _check_url(url)
     try:
         moment = parse_datetime(at) if at else None
     except InvalidDatetime as exc:
@@ -260,6 +272,10 @@ def demo(ctx: Context, no_crawl: bool) -> None:
     from crawler.demo import run_demo
 
     run_demo(ctx.home, ctx.store, serve_only=no_crawl)
+
+
+cli.add_command(changes)
+cli.add_command(diff)
 
 
 def main() -> None:

@@ -30,6 +30,14 @@ CONFIG_TEMPLATE = """\
 # It is sent in the User-Agent: vigil/<version> (+<contact_url>).
 # contact_url = "https://github.com/vigil-archive/vigil"
 
+# Alert channels: apprise URLs (mailto://, slack://, json:// ...), one [[alerts]] each.
+# Every event is sent once per channel; see README.md "Alerts".
+# [[alerts]]
+# name = "desk-email"
+# url = "mailto://smtp.example.org:587?user=vigil&pass=secret&to=desk@example.org"
+# sources = ["riverside-herald"]    # optional: only these sources (names or URLs)
+# kinds = ["removed", "dead_link"]  # optional: only these event kinds
+
 # Scrapy settings for every crawl from this home; `vigil crawl -s NAME=VALUE`
 # overrides them for one run. Defaults are polite: see crawler/settings.py.
 [crawl.scrapy]

@@ -13,6 +13,7 @@ from scrapy.settings import Settings
 from archive.timeutil import iso_seconds, parse_stored
 from crawler import __version__
 from crawler.home import Home
+from crawler.monitoring import after_crawl, notifier_for
 from crawler.store import Source, Store
 from spiders.source import SourceSpider
 
@@ -29,13 +30,33 @@ class SettingError(ValueError):
     """A ``-s NAME=VALUE`` override that is not of that form."""
 
 
+_BOOLEAN_WORDS = {"true", "false", "1", "0"}
+
+
 def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``NAME=VALUE`` pairs, each value checked against the type of the setting's default
+    (a typo fails here, before a crawl starts, not as a traceback inside Scrapy)."""
+    defaults = Settings()
+    defaults.setmodule("crawler.settings", priority="project")
     overrides: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
+        name = name.strip()
+        if not sep or not name:
             raise SettingError(f"invalid setting {pair!r}: use -s NAME=VALUE")
-        overrides[name.strip()] = value
+        default = defaults.get(name)
+        try:
+            if isinstance(default, bool):
+                if value.strip().lower() not in _BOOLEAN_WORDS:
+                    raise ValueError(value)
+            elif isinstance(default, int):
+                int(value)
+            elif isinstance(default, float):
+                float(value)
+        except ValueError:
+            kind = type(default).__name__
+            raise SettingError(f"invalid setting {pair!r}: {name} takes a {kind}") from None
+        overrides[name] = value
     return overrides
 
 
@@ -78,6 +99,9 @@ class CrawlSummary:
     warcs: list[str]
     warc_bytes: int
     found_by: dict[str, int] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    alerts_sent: int = 0
+    alerts_failed: int = 0
 
     def public(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,7 +109,9 @@ class CrawlSummary:
 
 def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mapping[str, str],
               *, progress: bool = False) -> CrawlSummary:
-    """Capture ``sources`` now; failures of single fetches are data, not errors."""
+    """Capture ``sources`` now, then compare and alert; failures of single fetches are
+    data, not errors."""
+    notifier = notifier_for(home, store)
     crawl_id = store.start_crawl([s.id for s in sources], os.getpid())
     settings = build_settings(home, overrides, crawl_id=crawl_id, progress=progress)
     process = CrawlerProcess(settings)
@@ -108,6 +134,7 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
                        finish_reason=reason, stats=stats,
                        summary={"pages": pages, "bytes": fetched, "failures": failures,
                                 "warcs": warcs})
+    monitored = after_crawl(home, store, crawl_id, notifier)
     row = store.db.table("crawls").get(crawl_id)
     prefix = "archive/found_by/"
     return CrawlSummary(
@@ -125,4 +152,7 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
         bytes=fetched,
         failures=failures,
         warcs=warcs,
+        events=[e.public() for e in monitored.events],
+        alerts_sent=monitored.alerts.sent,
+        alerts_failed=monitored.alerts.failed,
     )

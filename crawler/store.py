@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -51,8 +51,47 @@ def _m001_initial(db: Database) -> None:
     )
 
 
+def _m002_monitor(db: Database) -> None:
+    # Redirects: where a 3xx pointed, and the URL a redirect chain started from.
+    db.table("captures").add_column("location", str)
+    db.table("captures").add_column("via", str)
+    db.table("captures").create_index(["via"])
+    db.table("failures").add_column("via", str)
+    # Per-source comparison options (JSON lists, a fraction).
+    for column in ("include_selectors", "remove_selectors", "ignore_patterns"):
+        db.table("sources").add_column(column, str)
+    db.table("sources").add_column("min_change", float)
+    db.table("extracts").create(
+        {"capture_id": int, "extractor": str, "title": str, "text": str, "text_hash": str,
+         "words": int, "byline": str, "published": str, "outlinks": str, "options_hash": str},
+        pk="capture_id",
+    )
+    db.table("events").create(
+        {"id": int, "kind": str, "url": str, "link": str, "detected_at": str,
+         "before_capture": int, "after_capture": int, "before": str, "after": str,
+         "summary": str, "details": str, "crawl_id": int, "source_id": int},
+        pk="id", not_null={"kind", "url", "detected_at", "summary"},
+    )
+    db.table("events").create_index(["detected_at"])
+    db.table("events").create_index(["url"])
+    # Where each monitored URL stands, so an event is raised once, by the first crawl.
+    db.table("page_state").create(
+        {"key": str, "state": str, "streak": int, "since": str, "event_id": int,
+         "detail": str},
+        pk="key",
+    )
+    db.table("deliveries").create(
+        {"event_id": int, "channel": str, "claimed_at": str, "delivered_at": str,
+         "attempts": int, "error": str},
+        pk=("event_id", "channel"),
+    )
+    # Alert channels by name; each is sent events newer than its baseline event id.
+    db.table("channels").create({"name": str, "url": str, "baseline": int, "added_at": str},
+                                pk="name")
+
+
 # Append only: a home records how far it got in PRAGMA user_version.
-MIGRATIONS: list[Callable[[Database], None]] = [_m001_initial]
+MIGRATIONS: list[Callable[[Database], None]] = [_m001_initial, _m002_monitor]
 
 
 class SourceNotFound(LookupError):
@@ -85,6 +124,10 @@ class Source:
     ignore_robots: bool
     added_at: str
     updated_at: str
+    include_selectors: list[str]
+    remove_selectors: list[str]
+    ignore_patterns: list[str]
+    min_change: float
 
     def public(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,19 +154,24 @@ class Store:
 
     # -- sources ---------------------------------------------------------------
     def upsert_source(
-        self, url: str, *, name: str | None, depth: int | None, ignore_robots: bool | None
+        self, url: str, *, name: str | None, depth: int | None, ignore_robots: bool | None,
+        monitor: Mapping[str, Any] | None = None,
     ) -> Source:
-        """Register a URL, or update the given fields of an existing one (no duplicate)."""
+        """Register a URL, or update the given fields of an existing one (no duplicate).
+        ``monitor`` holds comparison options: selector and pattern lists, min_change."""
         key = normalize_url(url)
         now = warc_date(utcnow())
         existing = self._source_row(key)
+        options = {k: v if isinstance(v, float) else json.dumps(list(v))
+                   for k, v in (monitor or {}).items()}
         if existing is None:
             row = {"url": key, "name": name or default_name(key),
                    "depth": 1 if depth is None else depth,
-                   "ignore_robots": int(bool(ignore_robots)), "added_at": now, "updated_at": now}
+                   "ignore_robots": int(bool(ignore_robots)), "added_at": now, "updated_at": now,
+                   **options}
             self.db.table("sources").insert(row)
         else:
-            changes: dict[str, Any] = {"updated_at": now}
+            changes: dict[str, Any] = {"updated_at": now, **options}
             if name is not None:
                 changes["name"] = name
             if depth is not None:
@@ -201,6 +249,11 @@ def _maybe_normalize(selector: str) -> str:
 
 
 def _source(row: dict[str, Any]) -> Source:
+    def items(column: str) -> list[str]:
+        return list(json.loads(row.get(column) or "[]"))
     return Source(id=row["id"], url=row["url"], name=row["name"], depth=row["depth"],
                   ignore_robots=bool(row["ignore_robots"]), added_at=row["added_at"],
-                  updated_at=row["updated_at"])
+                  updated_at=row["updated_at"], include_selectors=items("include_selectors"),
+                  remove_selectors=items("remove_selectors"),
+                  ignore_patterns=items("ignore_patterns"),
+                  min_change=float(row.get("min_change") or 0.0))

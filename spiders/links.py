@@ -16,7 +16,8 @@ _BOILERPLATE = re.compile(
     r"breadcrumbs?|share|sharing|sharebar|social|comments?|cookies?|consent|banner|"
     r"advert|adverts|ads?|sponsored|promo|popular|most[-_ ]?read|most[-_ ]?popular|"
     r"trending|tags|tag[-_ ]?list|tagcloud|author[-_ ]?box|about[-_ ]?author|"
-    r"newsletter|subscribe|pagination)([-_ ]|$)",
+    r"newsletter|subscribe|pagination|kicker|eyebrow|crumbs|article[-_ ]?actions|"
+    r"toolbar|rail)([-_ ]|$)",
     re.IGNORECASE,
 )
 _BOILERPLATE_TAGS = {"nav", "header", "footer", "aside", "form", "noscript"}
@@ -25,7 +26,7 @@ _BOILERPLATE_ROLES = {"navigation", "banner", "contentinfo", "complementary", "s
 # Blocks that present related reading, by class/id or by their heading.
 _RELATED_ATTR = re.compile(
     r"(^|[-_ ])(related|keep[-_ ]?reading|more[-_ ]?on|see[-_ ]?also|further[-_ ]?reading|"
-    r"recommended|read[-_ ]?next)([-_ ]|$)",
+    r"recommended|read[-_ ]?next|read[-_ ]?more|more[-_ ]?(stories|links|articles))([-_ ]|$)",
     re.IGNORECASE,
 )
 _RELATED_HEADING = re.compile(
@@ -34,16 +35,26 @@ _RELATED_HEADING = re.compile(
     r"read\s+(next|also|more)|you\s+may\s+also\s+like|recommended(\s+reading)?)\s*:?\s*$",
     re.IGNORECASE,
 )
+# Blocks of furniture known by their heading alone ("Most read" in an unclassed <div>).
+_FURNITURE_HEADING = re.compile(
+    r"^\s*(most\s+(read|popular|viewed|shared|commented)|popular(\s+(now|stories|posts))?|"
+    r"trending(\s+now)?|latest(\s+(news|stories|posts))?|top\s+stories|"
+    r"editor'?s\s+picks|newsletter|follow\s+us|share(\s+this(\s+article)?)?)\s*:?\s*$",
+    re.IGNORECASE,
+)
 _HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 
 _MAIN_ATTR = re.compile(
-    r"(^|[-_ ])((entry|post|article|story|news)[-_ ]?(content|body|text)|articlebody|"
-    r"main[-_ ]?content)([-_ ]|$)",
+    r"(^|[-_ ])((entry|post|article|story|news)[-_ ]{0,2}(content|body|text)|articlebody|"
+    r"main[-_ ]{0,2}content)([-_ ]|$)",
     re.IGNORECASE,
 )
 
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+?)\1\s*\)|@import\s+(['"])([^'"]+)\3""",
                       re.IGNORECASE)
+# image-set() may name images as bare strings: image-set("a.png" 1x, "b.png" 2x).
+_IMAGE_SET = re.compile(r"image-set\(((?:[^()]|\([^()]*\))*)\)", re.IGNORECASE)
+_QUOTED = re.compile(r"""(?<!url\()(['"])([^'"]+)\1""")
 _REQUISITE_RELS = {"stylesheet", "icon", "shortcut", "apple-touch-icon", "preload",
                    "modulepreload", "mask-icon", "manifest"}
 
@@ -91,29 +102,41 @@ def _dedupe(urls: Iterable[str | None]) -> list[str]:
     return list(dict.fromkeys(u for u in urls if u))
 
 
-def _related_blocks(root: etree._Element) -> list[list[etree._Element]]:
-    """Related-reading blocks, each as the list of its elements (usually one container)."""
+def _blocks(root: etree._Element, attr: re.Pattern[str] | None,
+            heading: re.Pattern[str]) -> list[list[etree._Element]]:
+    """Blocks known by a class/id or by their heading, each as the list of its elements."""
     blocks: list[list[etree._Element]] = []
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
-        if el.tag not in _HEADING_TAGS and _RELATED_ATTR.search(_tokens(el)):
+        if el.tag in _HEADING_TAGS:
+            if heading.match(" ".join(el.itertext())):
+                blocks.append(_heading_block(el))
+        elif attr is not None and attr.search(_tokens(el)):
             blocks.append([el])
-        elif el.tag in _HEADING_TAGS and _RELATED_HEADING.match(" ".join(el.itertext())):
-            blocks.append(_heading_block(el))
     return blocks
 
 
+def _is_prose(el: etree._Element) -> bool:
+    """A paragraph with words of its own, not just a link."""
+    if el.tag != "p":
+        return False
+    own = (el.text or "") + "".join(child.tail or "" for child in el)
+    return bool(own.strip())
+
+
 def _heading_block(heading: etree._Element) -> list[etree._Element]:
-    """What a related-reading heading introduces: its own container, unless that
-    container is the whole article, in which case the siblings up to the next heading."""
+    """What a heading introduces: its own container, unless that container is the whole
+    article; then the siblings after it, up to the next heading or paragraph of prose
+    (an article goes on after a "Related stories" list)."""
     parent = heading.getparent()
     if parent is not None and parent.tag not in ("body", "main", "article") and not \
-            _MAIN_ATTR.search(_tokens(parent)):
+            _MAIN_ATTR.search(_tokens(parent)) and _text_len(parent) < 0.5 * _text_len(
+                parent.getparent() if parent.getparent() is not None else parent):
         return [parent]
     siblings = []
     sibling = heading.getnext()
-    while sibling is not None and sibling.tag not in _HEADING_TAGS:
+    while sibling is not None and sibling.tag not in _HEADING_TAGS and not _is_prose(sibling):
         siblings.append(sibling)
         sibling = sibling.getnext()
     return siblings
@@ -130,7 +153,15 @@ def _main_content(root: etree._Element, related: set[etree._Element]) -> etree._
         return body if body is not None else root
     lengths = {id(el): _text_len(el) for el in candidates}
     best = max(lengths.values())
-    # The deepest candidate that still holds most of the text: <article> over <main>.
+    # An <article> (or articleBody) with a fair share of the text wins over the <main>
+    # around it, whose remainder is a rail of headlines.
+    articles = [el for el in candidates
+                if el.tag == "article" or el.get("itemprop") == "articleBody"]
+    if articles:
+        article = max(articles, key=lambda el: lengths[id(el)])
+        if lengths[id(article)] >= 0.5 * best:
+            return article
+    # Otherwise the deepest candidate that still holds most of the text.
     good = [el for el in candidates if lengths[id(el)] >= 0.8 * best]
     return max(good, key=lambda el: sum(1 for _ in el.iterancestors()))
 
@@ -145,16 +176,35 @@ def _links_outside_furniture(container: etree._Element, skip: set[etree._Element
         yield clean_url(base, link.get("href"))
 
 
+_SRCSET_GAP = re.compile(r"[\s,]*")
+_SRCSET_URL = re.compile(r"\S+")
+_SRCSET_DESCRIPTORS = re.compile(r"(?:[^,(]|\([^)]*\))*")
+
+
 def _srcset_urls(value: str | None) -> Iterator[str]:
-    for candidate in (value or "").split(","):
-        parts = candidate.strip().split()
-        if parts:
-            yield parts[0]
+    """URLs of a srcset, parsed as the HTML spec does: a URL may contain commas
+    (``/w_400,c_fill/a.jpg``); only a comma at its end, or after descriptors, ends it."""
+    text, pos = value or "", 0
+    while True:
+        pos = _SRCSET_GAP.match(text, pos).end()  # type: ignore[union-attr]
+        found = _SRCSET_URL.match(text, pos)
+        if found is None:
+            return
+        url, pos = found.group(0), found.end()
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            pos = _SRCSET_DESCRIPTORS.match(text, pos).end()  # type: ignore[union-attr]
+        if url:
+            yield url
 
 
 def css_urls(css: str, base: str) -> list[str]:
     """Images, fonts and imported stylesheets a stylesheet refers to."""
-    return _dedupe(clean_url(base, m.group(2) or m.group(4)) for m in _CSS_URL.finditer(css))
+    found = [(m.start(), m.group(2) or m.group(4)) for m in _CSS_URL.finditer(css)]
+    found += [(m.start(1) + q.start(), q.group(2)) for m in _IMAGE_SET.finditer(css)
+              for q in _QUOTED.finditer(m.group(1))]
+    return _dedupe(clean_url(base, url) for _pos, url in sorted(found))
 
 
 def _requisites(root: etree._Element, base: str) -> Iterator[str | None]:
@@ -187,13 +237,14 @@ def parse_html(html: str | bytes, url: str) -> PageLinks:
         return PageLinks()
     base_el = root.find(".//base[@href]")
     base = clean_url(url, base_el.get("href")) or url if base_el is not None else url
-    blocks = {el for block in _related_blocks(root) for el in block}
+    blocks = {el for block in _blocks(root, _RELATED_ATTR, _RELATED_HEADING) for el in block}
+    furniture = {el for block in _blocks(root, None, _FURNITURE_HEADING) for el in block}
     main = _main_content(root, blocks)
     # Document order, and each link once even where blocks nest.
     related = [clean_url(base, a.get("href")) for a in root.iter("a")
                if a in blocks or any(p in blocks for p in a.iterancestors())]
     return PageLinks(
-        content=_dedupe(_links_outside_furniture(main, blocks, base)),
+        content=_dedupe(_links_outside_furniture(main, blocks | furniture, base)),
         related=_dedupe(related),
         requisites=_dedupe(_requisites(root, base)),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -9,11 +10,11 @@ import scrapy
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
+from archive.urls import is_listing_page, is_share_link, same_page, site_key
 from crawler.signals import fetch_failed
 from spiders.links import css_urls, parse_html
-from spiders.scope import is_listing_page, is_share_link, same_page, site_key
 
-SEED, RELATED, CITED, REQUISITE = "seed", "related", "cited", "requisite"
+SEED, RELATED, CITED, REQUISITE, PROBE = "seed", "related", "cited", "requisite", "probe"
 
 
 class SourceSpider(scrapy.Spider):
@@ -26,6 +27,7 @@ class SourceSpider(scrapy.Spider):
         self.sources = sources or []
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        probed: set[str] = set()
         for source in self.sources:
             meta = {
                 "vigil_source": source["id"],
@@ -39,7 +41,21 @@ class SourceSpider(scrapy.Spider):
             # Seeds go through the dupe filter too, so that a related article linking
             # back to its source does not fetch the source twice.
             yield scrapy.Request(source["url"], callback=self.parse_page, errback=self.failed,
-                                 meta=meta, )
+                                 meta=meta)
+            if site_key(source["url"]) not in probed:
+                probed.add(site_key(source["url"]))
+                yield self._probe(source["url"], meta)
+
+    def _probe(self, url: str, meta: dict[str, Any]) -> scrapy.Request:
+        """A URL that never existed, next to the source: how the site says "not found"
+        (a soft 404 page looks like this answer). Archived, flagged, not followed."""
+        parent = url.split("?")[0].rstrip("/").rsplit("/", 1)[0]
+        probe = f"{parent}/vigil-probe-{secrets.token_hex(6)}/"
+        return scrapy.Request(probe, callback=self.parse_probe, errback=self.failed,
+                              meta={**meta, "vigil_found_by": PROBE})
+
+    def parse_probe(self, response: Response) -> None:
+        """The probe's answer is only kept for comparison."""
 
     def _follow(self, response: Response, url: str, found_by: str, callback: Any,
                 **extra: Any) -> scrapy.Request:
@@ -62,7 +78,7 @@ class SourceSpider(scrapy.Spider):
         sites = list(dict.fromkeys([*meta["vigil_sites"], site_key(response.url)]))
         depth, max_depth = meta["vigil_depth"], meta["vigil_max_depth"]
         for url in links.content:
-            if site_key(url) not in sites and not is_share_link(url):
+            if site_key(url) not in sites and not is_share_link(url, response.url):
                 yield self._follow(response, url, CITED, self.parse_cited, vigil_sites=sites)
         if depth >= max_depth:
             return

@@ -15,7 +15,7 @@ import pytest
 
 from archive.payload import sha256_digest
 from archive.reader import read_record
-from crawler.replica import news_site, outside_site
+from crawler.replica import ARTICLES, SEED_PATH, _page, _seed, news_site, outside_site
 from crawler.siteserver import SiteServer
 
 # Loopback sites are ours: switch politeness off, as the README shows.
@@ -95,3 +95,10 @@ def news(outside: SiteServer) -> Iterator[SiteServer]:
     """The replica news site, on 127.0.0.2."""
     with SiteServer(news_site(outside.base), host="127.0.0.2") as server:
         yield server
+
+
+def edited_seed(outside: str) -> bytes:
+    html = _seed(outside).replace("denied that any\nneighbourhood had been overlooked",
+                                  "confirmed that two\nneighbourhoods had been overlooked")
+    assert html != _seed(outside)
+    return _page(ARTICLES[SEED_PATH][0], html)

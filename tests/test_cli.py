@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -113,3 +114,33 @@ def test_every_command_and_option_is_documented_in_the_readme() -> None:
             for opt in param.opts:
                 if opt.startswith("--") and opt != "--help":
                     assert opt in readme, f"`vigil {name} {opt}` is undocumented"
+
+
+def test_get_and_history_reject_an_invalid_url_with_exit_2(vigil: Vigil) -> None:
+    for command in ("get", "history"):
+        for bad in ("notaurl", "http://h:99999/"):
+            result = vigil.run(command, bad, ok=False)
+            assert result.returncode == 2, (command, bad)
+            assert len(result.stderr.decode().strip().splitlines()) == 1
+
+
+def test_a_url_with_whitespace_in_its_host_is_refused(vigil: Vigil) -> None:
+    assert vigil.run("add", "http://exa mple.com/", ok=False).returncode == 2
+    assert vigil.json("sources") == []
+
+
+def test_a_setting_value_of_the_wrong_type_is_a_usage_error(vigil: Vigil) -> None:
+    vigil.run("add", "https://example.org/a")
+    for bad in ("DOWNLOAD_DELAY=abc", "AUTOTHROTTLE_ENABLED=maybe",
+                "CONCURRENT_REQUESTS_PER_DOMAIN=2.5"):
+        result = vigil.run("crawl", "-s", bad, ok=False)
+        assert result.returncode == 2 and result.stdout == b"", bad
+    with sqlite3.connect(vigil.home / "vigil.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM crawls").fetchone()[0] == 0
+
+
+def test_lower_case_percent_escapes_name_the_same_url(vigil: Vigil) -> None:
+    vigil.run("add", "https://example.org/caf%C3%A9-owners")
+    assert vigil.json("sources")[0]["url"] == "https://example.org/caf%C3%A9-owners"
+    vigil.run("add", "https://example.org/caf%c3%a9-owners")
+    assert len(vigil.json("sources")) == 1

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from archive.urls import is_listing_page, is_share_link, site_key
 from spiders.links import css_urls, parse_html
-from spiders.scope import is_listing_page, is_share_link, site_key
 
 BASE = "https://news.example/2026/01/02/story/"
 
@@ -72,3 +72,70 @@ def test_listing_pages_share_links_and_sites() -> None:
     assert not is_share_link("https://gov.example/report.pdf")
     assert site_key("https://www.news.example/a") == site_key("http://news.example:80/b")
     assert site_key("http://127.0.0.2:8000/") != site_key("http://127.0.0.3:8000/")
+
+
+def test_srcset_urls_may_contain_commas() -> None:
+    html = ('<img srcset="/cdn/w_400,c_fill/a.jpg 400w, /cdn/w_800,c_fill/a.jpg 800w,'
+            '/plain.jpg">')
+    assert parse_html(html, BASE).requisites == [
+        "https://news.example/cdn/w_400,c_fill/a.jpg",
+        "https://news.example/cdn/w_800,c_fill/a.jpg", "https://news.example/plain.jpg"]
+
+
+def test_css_image_set_names_its_images() -> None:
+    css = '.logo{background-image:image-set("logo.png" 1x, url(logo@2x.png) 2x)}'
+    assert css_urls(css, "https://news.example/s/site.css") == [
+        "https://news.example/s/logo.png", "https://news.example/s/logo@2x.png"]
+
+
+def test_a_read_more_block_without_a_heading_is_related() -> None:
+    html = ('<html><body><div id="story-body"><p>Words of the story.</p></div>'
+            '<div class="read-more-links"><a href="/2026/05/05/next/">Next</a></div></body>'
+            '</html>')
+    assert parse_html(html, BASE).related == ["https://news.example/2026/05/05/next/"]
+
+
+def test_a_related_list_inside_the_story_does_not_swallow_the_paragraphs_after_it() -> None:
+    html = ('<html><body><div id="story-body"><p>First paragraph of the story.</p>'
+            '<h2>Related Stories</h2><ul><li><a href="/2026/01/01/older/">Older</a></li></ul>'
+            '<p>The story goes on and cites <a href="https://gov.example/doc.pdf">a '
+            'document</a>.</p></div></body></html>')
+    links = parse_html(html, BASE)
+    assert links.related == ["https://news.example/2026/01/01/older/"]
+    assert "https://gov.example/doc.pdf" in links.content
+
+
+def test_an_article_beside_a_most_read_rail_is_the_main_content() -> None:
+    story = " ".join(["Sentence of the article with words."] * 30)
+    rail = "".join(f'<li><a href="/sport/2026/0{i}/01/item-{i}/">Headline number {i} '
+                   f"with several words in it</a></li>" for i in range(1, 9))
+    html = (f'<html><body><main><div class="layout"><article><p>{story}</p>'
+            f'<p><a href="/2026/02/02/linked-story/">linked</a></p></article>'
+            f'<div class="col"><h3>Most read</h3><ol>{rail}</ol></div></div></main>'
+            "</body></html>")
+    assert parse_html(html, BASE).content == ["https://news.example/2026/02/02/linked-story/"]
+
+
+def test_a_heading_alone_marks_a_most_read_box_as_furniture() -> None:
+    html = ('<html><body><div class="article__content"><p>Story text here.</p>'
+            '<a href="/2026/03/03/in-story/">in story</a></div><div><h4>Most popular</h4>'
+            '<a href="/2020/01/01/popular/">popular</a></div></body></html>')
+    assert parse_html(html, BASE).content == ["https://news.example/2026/03/03/in-story/"]
+
+
+def test_section_fronts_and_kickers_are_listing_pages_but_slugs_are_not() -> None:
+    assert is_listing_page("https://news.example/news/world/")
+    assert is_listing_page("https://news.example/sport/")
+    assert not is_listing_page("https://news.example/rape-forced-prostitution-of-women/")
+    assert not is_listing_page("https://news.example/news/levee-failure/")
+    assert not is_listing_page("https://news.example/second")  # a one-word article name
+    html = ('<html><body><article><div class="article__kicker"><a href="/news/world/">World'
+            '</a></div><p>Text</p></article></body></html>')
+    assert parse_html(html, BASE).content == []
+
+
+def test_a_link_carrying_the_page_url_is_a_share_button() -> None:
+    assert is_share_link("https://bsky.app/intent/compose?text=hello")
+    assert is_share_link("https://social.example/post?u=https%3A%2F%2Fnews.example%2F2026"
+                         "%2F01%2F02%2Fstory%2F", page=BASE)
+    assert not is_share_link("https://gov.example/report?id=7", page=BASE)

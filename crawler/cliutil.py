@@ -1,0 +1,41 @@
+"""Shared pieces of the CLI: the home context, one-line errors, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from crawler.home import Home
+from crawler.store import Store
+
+EXIT_NOT_FOUND = 1
+EXIT_USAGE = 2
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """One line on stderr and a non-zero exit: the user's mistakes are not tracebacks."""
+    click.echo(f"vigil: error: {message}", err=True)
+    sys.exit(code)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+class Context:
+    def __init__(self, home: Path) -> None:
+        self.home = Home(home)
+
+    def store(self) -> Store:
+        """Open the store, initialising a missing home first."""
+        self.home.create()
+        return Store.open(self.home.db_path)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+

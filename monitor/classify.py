@@ -1,0 +1,132 @@
+"""Decide what one fetch of a page says about it: fine, removed (hard or soft), moved, failing."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from http import HTTPStatus
+from urllib.parse import urlsplit
+
+from archive.urls import is_listing_page, same_page
+from monitor.extract import Extract
+
+
+class Verdict(StrEnum):
+    OK = "ok"
+    REMOVED = "removed"
+    MOVED = "moved"
+    FAILING = "failing"  # 5xx, 429, timeouts, resets: maybe transient
+    UNREACHABLE = "unreachable"  # DNS or connection refused: the host is not there
+
+
+# Notices that replace an article when it is taken down.
+NOTICE = re.compile(
+    r"\b(page|article|story|content|post|report|video|item)s?\b.{0,40}?\b("
+    r"not\s+(be\s+)?found|no\s+longer\s+(be\s+)?(available|exists?|online|accessible)|"
+    r"(has|have|was|were)\s+been\s+(removed|deleted|unpublished|withdrawn|taken\s+down)|"
+    r"(could|can)\s*not\s+be\s+found|does\s*n[o'\u2019]t\s+exist|is\s+unavailable)"
+    r"|\b(error\s+)?404\b|\bwe\s+could\s*n[o'\u2019]t\s+find\b|\bno\s+longer\s+available\b",
+    re.IGNORECASE,
+)
+NOTICE_MAX_WORDS = 150
+STUB_MIN_BEFORE, STUB_RATIO = 100, 0.25
+PROBE_SIMILARITY = 0.8
+_NETWORK_DOWN = ("DNSLookupError", "ConnectionRefused", "NoRouteError", "DownloadConnectionRefused")
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """One monitored URL in one crawl: where its redirects led and what was found there."""
+
+    url: str
+    status: int | None  # of the URL itself; None when no response came
+    error: str | None = None  # the failure's name when no response came
+    location: str | None = None  # the redirect target, for a 3xx
+    final_url: str | None = None  # where the redirect chain ended in this crawl
+    final_status: int | None = None
+    extract: Extract | None = None  # of the final 2xx HTML page
+
+
+@dataclass(frozen=True)
+class Finding:
+    verdict: Verdict
+    reason: str
+    new_url: str | None = None
+
+
+def status_text(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+def _similarity(a: Extract, b: Extract) -> float:
+    return difflib.SequenceMatcher(None, a.text.split(), b.text.split(), autojunk=False).ratio()
+
+
+def _is_home_or_section(target: str, origin: str) -> str | None:
+    path = urlsplit(target).path
+    if path in ("", "/"):
+        return "the home page"
+    depth = len([p for p in path.split("/") if p])
+    if is_listing_page(target) or (depth <= 1 and len([
+            p for p in urlsplit(origin).path.split("/") if p]) > depth):
+        return "a section page"
+    return None
+
+
+def _content(fetch: Fetch, previous: Extract | None, probe: Extract | None) -> Finding:
+    page = fetch.extract
+    if page is None:
+        return Finding(Verdict.OK, "answers")
+    if page.words <= NOTICE_MAX_WORDS:
+        notice = NOTICE.search(page.title + "\n" + page.text)
+        if notice:
+            sentence = next((p for p in (page.title, *page.paragraphs) if NOTICE.search(p)),
+                            notice.group(0))
+            return Finding(Verdict.REMOVED, f"the article was replaced by a notice: "
+                                            f"“{sentence[:120]}”")
+    if probe is not None and page.words and _similarity(page, probe) >= PROBE_SIMILARITY:
+        return Finding(Verdict.REMOVED, "the page now looks like the site's not-found page")
+    if previous is not None and previous.words >= STUB_MIN_BEFORE and \
+            page.words < STUB_RATIO * previous.words:
+        return Finding(Verdict.REMOVED, f"the article shrank to a stub ({page.words} of "
+                                        f"{previous.words} words)")
+    return Finding(Verdict.OK, "answers with its content")
+
+
+def classify(fetch: Fetch, previous: Extract | None = None,
+             probe: Extract | None = None) -> Finding:
+    """What this fetch says. ``previous`` is the last good extract of the page; ``probe``
+    the extract of the site's answer to a URL that never existed, when that was a 200."""
+    status = fetch.status
+    if status is None:
+        error = fetch.error or "no response"
+        if any(name in error for name in _NETWORK_DOWN):
+            return Finding(Verdict.UNREACHABLE, f"no connection ({error})")
+        return Finding(Verdict.FAILING, f"no response ({error})")
+    if status in (408, 429) or status >= 500:
+        return Finding(Verdict.FAILING, status_text(status))
+    if 400 <= status < 500:
+        return Finding(Verdict.REMOVED, status_text(status))
+    if 300 <= status < 400 and status != 304:
+        target = fetch.final_url or fetch.location
+        if target is None:
+            return Finding(Verdict.FAILING, f"{status_text(status)} without a Location")
+        where = _is_home_or_section(target, fetch.url)
+        if where:
+            return Finding(Verdict.REMOVED, f"redirects to {where} ({target})", new_url=target)
+        final = fetch.final_status
+        if final is not None and final != status:
+            # Judge the page the redirect led to: a dead or failing end is that.
+            ended = classify(Fetch(url=target, status=final, extract=fetch.extract),
+                             previous, probe)
+            if ended.verdict is not Verdict.OK:
+                return ended
+        if same_page(fetch.url, target):  # http->https, www, a trailing slash
+            return _content(fetch, previous, probe)
+        return Finding(Verdict.MOVED, f"moved to {target}", new_url=target)
+    return _content(fetch, previous, probe)

@@ -1,0 +1,301 @@
+"""After a crawl: compare each monitored page with its last good capture and raise events."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlite_utils import Database
+
+from archive.reader import RecordNotFound, read_record
+from archive.urls import site_key
+from monitor.classify import Fetch, Finding, Verdict, classify
+from monitor.compare import compare
+from monitor.events import Event, EventLog, PageState, StateTable
+from monitor.extract import EXTRACTOR, Extract, ExtractOptions, extract
+
+log = logging.getLogger(__name__)
+
+PAGE_KINDS = ("seed", "related", "cited")
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    unreachable_after: int = 3  # consecutive failing crawls before `unreachable`
+
+
+@dataclass(frozen=True)
+class _Observed:
+    fetch: Fetch
+    row: dict[str, Any]  # the capture (or failure) row of the URL itself
+    final: dict[str, Any] | None  # the capture where its redirects ended
+    cited: bool
+    options: ExtractOptions
+
+
+def source_options(row: dict[str, Any]) -> ExtractOptions:
+    def items(column: str) -> tuple[str, ...]:
+        return tuple(json.loads(row.get(column) or "[]"))
+    return ExtractOptions(include=items("include_selectors"), remove=items("remove_selectors"),
+                          ignore=items("ignore_patterns"),
+                          min_change=float(row.get("min_change") or 0.0))
+
+
+class Monitor:
+    def __init__(self, db: Database, warc_dir: Path,
+                 settings: MonitorSettings | None = None) -> None:
+        self.db = db
+        self.warc_dir = warc_dir
+        self.settings = settings or MonitorSettings()
+        self.events = EventLog(db)
+        self.states = StateTable(db)
+
+    # -- extracts, cached per capture and redone when the extractor changes ----------
+    def extract_of(self, capture: dict[str, Any] | None, options: ExtractOptions) -> Extract | None:
+        if capture is None or not 200 <= capture["status"] < 300 or not _is_html(capture):
+            return None
+        cached = next(self.db.table("extracts").rows_where("capture_id = ?", [capture["id"]]),
+                      None)
+        if cached is not None and cached["extractor"] == EXTRACTOR and \
+                cached["options_hash"] == options.fingerprint():
+            if cached["words"] is None:
+                return None
+            return Extract(
+                title=cached["title"],
+                paragraphs=tuple(cached["text"].split("\n")) if cached["text"] else (),
+                byline=cached["byline"], published=cached["published"],
+                outlinks=tuple(json.loads(cached["outlinks"] or "[]")),
+                options_hash=cached["options_hash"])
+        try:
+            payload = read_record(self.warc_dir, capture["warc"], capture["offset"]).payload()
+        except RecordNotFound as exc:
+            log.warning("cannot re-read %s for comparison: %s", capture["url"], exc)
+            return None
+        found = extract(payload, capture["url"], options)
+        self.db.table("extracts").upsert({
+            "capture_id": capture["id"], "extractor": EXTRACTOR,
+            "options_hash": options.fingerprint(),
+            "title": found.title if found else None, "text": found.text if found else None,
+            "text_hash": found.text_hash if found else None,
+            "words": found.words if found else None,
+            "byline": found.byline if found else None,
+            "published": found.published if found else None,
+            "outlinks": json.dumps(list(found.outlinks)) if found else None,
+        }, pk="capture_id")
+        return found
+
+    # -- one crawl -------------------------------------------------------------------
+    def run(self, crawl_id: int) -> list[Event]:
+        """Raise the events this crawl reveals; each is raised once, by the first crawl."""
+        with self.db.conn:
+            new = self._run(crawl_id)
+        return new
+
+    def _capture(self, capture_id: int | None) -> dict[str, Any] | None:
+        if capture_id is None:
+            return None
+        return next(self.db.table("captures").rows_where("id = ?", [capture_id]), None)
+
+    def _observe(self, crawl_id: int) -> list[_Observed]:
+        sources = {r["id"]: r for r in self.db.table("sources").rows}
+        marks = ", ".join("?" * len(PAGE_KINDS))
+        latest: dict[str, dict[str, Any]] = {}
+        for row in self.db.query(
+                f"SELECT *, 'capture' AS kind FROM captures WHERE crawl_id = ? AND via IS NULL "
+                f"AND found_by IN ({marks}) ORDER BY timestamp, id", [crawl_id, *PAGE_KINDS]):
+            latest[row["url"]] = row
+        for row in self.db.query(
+                f"SELECT *, 'failure' AS kind FROM failures WHERE crawl_id = ? AND via IS NULL "
+                f"AND found_by IN ({marks}) AND error != 'RobotsTxtDisallowed' "
+                f"ORDER BY timestamp, id", [crawl_id, *PAGE_KINDS]):
+            if row["url"] not in latest or latest[row["url"]]["timestamp"] < row["timestamp"]:
+                latest[row["url"]] = row
+        observed = []
+        for url, row in latest.items():
+            source = sources.get(row.get("source_id") or -1, {})
+            cited = row["found_by"] == "cited"
+            options = ExtractOptions() if cited or not source else source_options(source)
+            final = row if row["kind"] == "capture" else None
+            final_status = None
+            if final is not None and 300 <= row["status"] < 400:
+                final = next(self.db.query(
+                    "SELECT * FROM captures WHERE crawl_id = ? AND via = ? "
+                    "ORDER BY timestamp DESC, id DESC LIMIT 1", [crawl_id, url]), None)
+                final_status = final["status"] if final else None
+            fetch = Fetch(
+                url=url,
+                status=row["status"] if row["kind"] == "capture" else None,
+                error=row.get("error"),
+                location=row.get("location"),
+                final_url=final["url"] if final else None,
+                final_status=final_status,
+                extract=self.extract_of(final, options),
+            )
+            observed.append(_Observed(fetch, row, final, cited, options))
+        return observed
+
+    def _probes(self, crawl_id: int) -> dict[str, Extract]:
+        probes = {}
+        for row in self.db.query("SELECT * FROM captures WHERE crawl_id = ? AND "
+                                 "found_by = 'probe' AND status BETWEEN 200 AND 299",
+                                 [crawl_id]):
+            found = self.extract_of(row, ExtractOptions())
+            if found is not None:
+                probes[site_key(row["url"])] = found
+        return probes
+
+    def _run(self, crawl_id: int) -> list[Event]:
+        observed = self._observe(crawl_id)
+        probes = self._probes(crawl_id)
+        findings = []
+        for item in observed:
+            state = self.states.get(item.fetch.url)
+            previous = self.extract_of(self._capture(state.last_good), item.options)
+            finding = classify(item.fetch, previous, probes.get(site_key(item.fetch.url)))
+            findings.append((item, state, finding))
+        down_hosts, new = self._down_hosts(findings, crawl_id)
+        for item, state, finding in findings:
+            step = self._cited if item.cited else self._page
+            new += step(item, state, finding, crawl_id,
+                        quiet=site_key(item.fetch.url) in down_hosts)
+            self.states.put(state)
+        return new
+
+    # -- transitions -----------------------------------------------------------------
+    def _event(self, kind: str, item: _Observed, summary: str, crawl_id: int,
+               state: PageState, details: dict[str, Any] | None = None,
+               url: str | None = None, link: str | None = None,
+               before: dict[str, Any] | None = None) -> Event:
+        after = item.final or (item.row if item.row["kind"] == "capture" else None)
+        event = self.events.add(Event(
+            kind=kind, url=url or item.fetch.url, link=link, summary=summary,
+            details=details or {}, crawl_id=crawl_id, source_id=item.row.get("source_id"),
+            before_capture=before["id"] if before else None,
+            before=before["timestamp"] if before else None,
+            after_capture=after["id"] if after else None,
+            after=after["timestamp"] if after else None,
+        ))
+        state.event_id = event.id
+        state.since = event.detected_at
+        log.info("%s: %s", kind, event.summary)
+        return event
+
+    def _page(self, item: _Observed, state: PageState, finding: Finding, crawl_id: int,
+              quiet: bool) -> list[Event]:
+        """Pages of the source's own site: edited, removed, moved, unreachable, restored."""
+        events: list[Event] = []
+        before = self._capture(state.last_good)
+        if finding.verdict in (Verdict.FAILING, Verdict.UNREACHABLE):
+            state.streak += 1
+            if state.streak == self.settings.unreachable_after and not quiet:
+                events.append(self._event(
+                    "unreachable", item, f"Unreachable in {state.streak} consecutive crawls: "
+                    f"{finding.reason}", crawl_id, state, {"reason": finding.reason}))
+            return events
+        state.streak = 0
+        if finding.verdict is Verdict.REMOVED:
+            if state.state != "removed" and before is not None:
+                events.append(self._event("removed", item, f"Removed: {finding.reason}",
+                                          crawl_id, state, {"reason": finding.reason,
+                                                            "redirect": finding.new_url},
+                                          before=before))
+            state.state = "removed"
+        elif finding.verdict is Verdict.MOVED:
+            if (state.state, state.target) != ("moved", finding.new_url):
+                events.append(self._event("moved", item, f"Moved to {finding.new_url}",
+                                          crawl_id, state, {"new_url": finding.new_url},
+                                          before=before))
+            state.state, state.target = "moved", finding.new_url
+        else:
+            if state.state == "removed" and before is not None:
+                events.append(self._event("restored", item, "Restored: answers again with "
+                                          "its content", crawl_id, state, before=before))
+            elif before is not None and item.final is not None:
+                events += self._compare(item, state, before, crawl_id)
+            state.state = "ok"
+            if item.final is not None:
+                state.last_good = item.final["id"]
+        return events
+
+    def _compare(self, item: _Observed, state: PageState, before: dict[str, Any],
+                 crawl_id: int) -> list[Event]:
+        assert item.final is not None
+        old = self.extract_of(before, item.options)
+        new = item.fetch.extract
+        if old is not None and new is not None:
+            edit = compare(old, new, item.options.min_change)
+            if edit is None:
+                return []
+            return [self._event("edited", item, edit.summary(), crawl_id, state,
+                                edit.details(), before=before)]
+        if old is None and new is None and before["digest"] != item.final["digest"]:
+            return [self._event("edited", item, "Edited: the file changed "
+                                f"({before['digest'][:19]}… → {item.final['digest'][:19]}…)",
+                                crawl_id, state, {"digest_before": before["digest"],
+                                                  "digest_after": item.final["digest"]},
+                                before=before)]
+        return []
+
+    def _cited(self, item: _Observed, state: PageState, finding: Finding, crawl_id: int,
+               quiet: bool) -> list[Event]:
+        """A cited page raises only `dead_link`, on the page that cites it."""
+        before = self._capture(state.last_good)
+        if finding.verdict in (Verdict.REMOVED, Verdict.UNREACHABLE):
+            events = []
+            if state.state != "dead" and before is not None:
+                citing = item.row.get("referrer") or item.fetch.url
+                events.append(self._event(
+                    "dead_link", item, f"Cited link died: {item.fetch.url} ({finding.reason})",
+                    crawl_id, state, {"reason": finding.reason}, url=citing,
+                    link=item.fetch.url, before=before))
+            state.state = "dead"
+            return events
+        if finding.verdict is not Verdict.FAILING:
+            state.state = "ok"
+            final = item.final
+            if final is not None and 200 <= final["status"] < 300:
+                state.last_good = final["id"]
+        return []
+
+    def _down_hosts(self, findings: list[tuple[_Observed, PageState, Finding]],
+                    crawl_id: int) -> tuple[set[str], list[Event]]:
+        """Hosts where every monitored page failed, and the one `unreachable` event per
+        host that has been down long enough (its pages then stay quiet)."""
+        by_host: dict[str, list[tuple[_Observed, Finding]]] = defaultdict(list)
+        for item, _state, finding in findings:
+            if not item.cited:
+                by_host[site_key(item.fetch.url)].append((item, finding))
+        down: set[str] = set()
+        events: list[Event] = []
+        for host, pages in by_host.items():
+            if len(pages) < 2:
+                continue  # one page is reported as itself
+            state = self.states.get(f"host:{host}")
+            failing = [f for _i, f in pages if f.verdict in (Verdict.FAILING,
+                                                              Verdict.UNREACHABLE)]
+            if len(failing) < len(pages):
+                state.streak = 0
+                self.states.put(state)
+                continue
+            state.streak += 1
+            if state.streak == self.settings.unreachable_after:
+                item = pages[0][0]
+                parts = urlsplit(item.fetch.url)
+                events.append(self._event(
+                    "unreachable", item, f"Unreachable in {state.streak} consecutive crawls: "
+                    f"every page of {parts.netloc} failed ({failing[0].reason})", crawl_id,
+                    state, {"host": parts.netloc, "pages": len(pages)},
+                    url=f"{parts.scheme}://{parts.netloc}/"))
+            self.states.put(state)
+            down.add(host)
+        return down, events
+
+
+def _is_html(capture: dict[str, Any]) -> bool:
+    kind = (capture.get("content_type") or "").lower()
+    return "html" in kind or not kind

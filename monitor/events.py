@@ -1,0 +1,117 @@
+"""Events: one row per change a monitored page went through (healthchecks' Flip, for pages)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from archive.timeutil import iso_seconds, parse_stored, utcnow, warc_date
+from archive.urls import normalize_url
+
+KINDS = ("edited", "removed", "moved", "dead_link", "unreachable", "restored")
+
+
+@dataclass
+class Event:
+    kind: str
+    url: str
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)
+    link: str | None = None
+    before_capture: int | None = None
+    after_capture: int | None = None
+    before: str | None = None  # capture timestamps (stored form)
+    after: str | None = None
+    crawl_id: int | None = None
+    source_id: int | None = None
+    detected_at: str = field(default_factory=lambda: warc_date(utcnow()))
+    id: int | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The `vigil changes --json` form: display timestamps, details as an object."""
+        data = asdict(self)
+        data["detected_at"] = iso_seconds(parse_stored(self.detected_at))
+        for key in ("before", "after"):
+            value = data[key]
+            data[key] = iso_seconds(parse_stored(value)) if value else None
+        return data
+
+
+def _from_row(row: dict[str, Any]) -> Event:
+    data = dict(row)
+    data["details"] = json.loads(data.get("details") or "{}")
+    return Event(**data)
+
+
+class EventLog:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, event: Event) -> Event:
+        row = asdict(event)
+        row.pop("id")
+        row["details"] = json.dumps(event.details, ensure_ascii=False, sort_keys=True)
+        table = self.db.table("events")
+        table.insert(row)
+        event.id = int(table.last_pk) if table.last_pk is not None else None
+        return event
+
+    def query(self, *, since: datetime | None = None, kind: str | None = None,
+              url: str | None = None, crawl_id: int | None = None,
+              limit: int | None = None, newest_first: bool = False) -> list[Event]:
+        where, params = ["1"], []  # type: list[str], list[Any]
+        if since is not None:
+            where.append("detected_at >= ?")
+            params.append(warc_date(since))
+        if kind:
+            where.append("kind = ?")
+            params.append(kind)
+        if url:
+            where.append("(url = ? OR link = ?)")
+            params += [normalize_url(url)] * 2
+        if crawl_id is not None:
+            where.append("crawl_id = ?")
+            params.append(crawl_id)
+        order = "DESC" if newest_first else "ASC"
+        sql = f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY id {order}"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [_from_row(r) for r in self.db.query(sql, params)]
+
+
+@dataclass
+class PageState:
+    """Where a monitored URL (or host) stands after the last crawl."""
+
+    key: str
+    state: str = "new"  # new, ok, removed, moved, dead
+    streak: int = 0  # consecutive crawls that failed
+    last_good: int | None = None  # capture id of the last good content
+    target: str | None = None  # where a move pointed
+    event_id: int | None = None
+    since: str | None = None
+
+
+class StateTable:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get(self, key: str) -> PageState:
+        row = next(self.db.table("page_state").rows_where("key = ?", [key]), None)
+        if row is None:
+            return PageState(key=key)
+        detail = json.loads(row["detail"] or "{}")
+        return PageState(key=key, state=row["state"], streak=row["streak"] or 0,
+                         last_good=detail.get("last_good"), target=detail.get("target"),
+                         event_id=row["event_id"], since=row["since"])
+
+    def put(self, state: PageState) -> None:
+        self.db.table("page_state").upsert({
+            "key": state.key, "state": state.state, "streak": state.streak,
+            "since": state.since or warc_date(utcnow()), "event_id": state.event_id,
+            "detail": json.dumps({"last_good": state.last_good, "target": state.target}),
+        }, pk="key")

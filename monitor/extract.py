@@ -1,0 +1,163 @@
+"""Extract an article's own title, paragraphs and outlinks from HTML, for comparison."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from importlib.metadata import version
+
+import lxml.html
+import trafilatura
+from lxml import etree
+from lxml.cssselect import CSSSelector, SelectorError
+
+log = logging.getLogger(__name__)
+
+EXTRACTOR = f"trafilatura/{version('trafilatura')}"
+
+# Text that changes on every fetch even inside an article body.
+DEFAULT_IGNORE = (
+    r"\b\d[\d,.]*\s*(views?|reads?|shares?|comments?)\b",
+    r"\b\d+\s+(seconds?|minutes?|hours?|days?)\s+ago\b",
+    r"\b(page\s+)?generated\s+(at|on|in)\b.*",
+    r"\b(last\s+)?updated:?\s+\d[^.]*$",
+)
+_SPACE = re.compile(r"\s+")
+
+
+class InvalidOption(ValueError):
+    """A CSS selector or regex in a source's monitor options that does not parse."""
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """Per-source comparison options."""
+
+    include: tuple[str, ...] = ()  # CSS selectors: compare only these parts
+    remove: tuple[str, ...] = ()  # CSS selectors: drop these before extraction
+    ignore: tuple[str, ...] = ()  # regexes: text to ignore
+    min_change: float = 0.0  # fraction of words that must change to count as an edit
+
+    def fingerprint(self) -> str:
+        """Identifies the options, so an extract made with others is redone."""
+        data = json.dumps([self.include, self.remove, self.ignore], sort_keys=True)
+        return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+    def validate(self) -> None:
+        for selector in (*self.include, *self.remove):
+            try:
+                CSSSelector(selector)
+            except SelectorError as exc:
+                raise InvalidOption(f"invalid CSS selector {selector!r}: {exc}") from exc
+        for pattern in self.ignore:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise InvalidOption(f"invalid regex {pattern!r}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Extract:
+    """What an edit is judged on: the article's own title and text, nothing around it."""
+
+    title: str
+    paragraphs: tuple[str, ...]
+    byline: str | None = None
+    published: str | None = None
+    outlinks: tuple[str, ...] = ()
+    extractor: str = EXTRACTOR
+    options_hash: str = field(default="")
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.paragraphs)
+
+    @property
+    def words(self) -> int:
+        return sum(len(p.split()) for p in self.paragraphs)
+
+    @property
+    def text_hash(self) -> str:
+        body = self.title + "\n\n" + self.text
+        return "sha256:" + hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def looks_binary(payload: bytes) -> bool:
+    """Binary served as text/html: NUL bytes or mostly undecodable control bytes."""
+    head = payload[:4096]
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    return bool(head) and controls / len(head) > 0.1
+
+
+def _prune(payload: bytes, options: ExtractOptions) -> bytes | str:
+    if not options.include and not options.remove:
+        return payload
+    try:
+        root = lxml.html.document_fromstring(payload)
+    except (etree.ParserError, ValueError):
+        return payload
+    for selector in options.remove:
+        for el in CSSSelector(selector)(root):
+            parent = el.getparent()
+            if parent is not None:
+                parent.remove(el)
+    if options.include:
+        kept = [el for selector in options.include for el in CSSSelector(selector)(root)]
+        title = root.findtext(".//title") or ""
+        body = "".join(etree.tostring(el, encoding="unicode") for el in kept)
+        return f"<html><head><title>{title}</title></head><body>{body}</body></html>"
+    return str(etree.tostring(root, encoding="unicode"))
+
+
+def _clean(text: str, ignore: tuple[str, ...]) -> str:
+    for pattern in (*DEFAULT_IGNORE, *ignore):
+        text = re.sub(pattern, " ", text, flags=re.IGNORECASE)
+    return _SPACE.sub(" ", text).strip()
+
+
+def extract(payload: bytes, url: str, options: ExtractOptions | None = None) -> Extract | None:
+    """The article in an HTML payload, or None when there is none to compare."""
+    options = options or ExtractOptions()
+    if not payload.strip() or looks_binary(payload):
+        log.info("no article to extract from %s: empty or binary payload", url)
+        return None
+    document = _prune(payload, options)
+    result = trafilatura.bare_extraction(
+        document, url=url, favor_precision=True, include_comments=False,
+        include_tables=True, include_links=True, with_metadata=True,
+    )
+    body = getattr(result, "body", None)
+    if result is None or body is None:
+        log.info("no article extracted from %s", url)
+        return None
+    paragraphs = tuple(p for p in (_clean(text, options.ignore) for text in _blocks(body)) if p)
+    outlinks = tuple(dict.fromkeys(str(ref.get("target")) for ref in body.iter("ref")
+                                   if str(ref.get("target", "")).startswith("http")))
+    title = _clean(str(getattr(result, "title", None) or ""), options.ignore)
+    if not paragraphs and not title:
+        return None
+    return Extract(
+        title=title,
+        paragraphs=paragraphs,
+        byline=getattr(result, "author", None) or None,
+        published=getattr(result, "date", None) or None,
+        outlinks=outlinks,
+        options_hash=options.fingerprint(),
+    )
+
+
+def _blocks(body: etree._Element) -> list[str]:
+    """One string per paragraph, heading, quote, list item or table row."""
+    out: list[str] = []
+    for el in body:
+        if el.tag in ("list", "table"):
+            parts = el.iter("item") if el.tag == "list" else el.iter("row")
+            out.extend(" ".join(part.itertext()) for part in parts)
+        else:
+            out.append(" ".join(el.itertext()))
+    return out

@@ -1,0 +1,225 @@
+"""The monitor, end to end: real crawls of a site that is edited and taken down between them."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+
+import pytest
+
+from conftest import Vigil, edited_seed
+from crawler.replica import (
+    KEEP_READING,
+    OUTSIDE_PDF,
+    OUTSIDE_REPORT,
+    RELATED,
+    SEED_PATH,
+    _page,
+)
+from crawler.siteserver import Resource, SiteServer
+
+MOVED_TO = "/2026/04/01/volunteers-publish-their-flood-map/"
+
+
+def kinds(events: list[dict[str, object]]) -> list[tuple[object, object]]:
+    return sorted((e["kind"], e["url"]) for e in events)
+
+
+def notice_page() -> bytes:
+    return _page("Article unavailable", '<article class="post"><h1>Article unavailable</h1>'
+                 "<p>This article is no longer available.</p></article>")
+
+
+@pytest.fixture
+def watched(vigil: Vigil, news: SiteServer) -> Vigil:
+    vigil.run("add", news.url(SEED_PATH), "--name", "herald")
+    return vigil
+
+
+def test_a_page_whose_only_changes_are_sidebar_ads_and_timestamps_raises_nothing(
+        watched: Vigil, news: SiteServer, outside: SiteServer) -> None:
+    first = watched.crawl()
+    second = watched.crawl()
+    assert first["events"] == [] and second["events"] == []
+    seed = news.sent[SEED_PATH]
+    assert seed[0] != seed[1], "the replica's noise should differ between fetches"
+    assert watched.json("changes") == []
+
+
+def test_edits_removals_moves_and_dead_links_are_reported_once_with_kind_and_url(
+        watched: Vigil, news: SiteServer, outside: SiteServer) -> None:
+    watched.crawl()
+    routes = news.routes
+    routes[SEED_PATH] = Resource(lambda: edited_seed(outside.base), gzip=True)
+    routes[RELATED[0]] = Resource(b"<h1>Not Found</h1>", status=404)
+    routes[RELATED[1]] = Resource(b"", status=301, headers=[("Location", "/")])
+    routes[KEEP_READING[0]] = Resource(notice_page)
+    routes[KEEP_READING[1]] = Resource(b"", status=301, headers=[("Location", MOVED_TO)])
+    routes[MOVED_TO] = Resource(_page("Volunteers publish their flood map",
+                                      "<article><h1>Map</h1><p>The map is out.</p></article>"))
+    outside.routes[OUTSIDE_REPORT] = Resource(b"<h1>Gone</h1>", status=410)
+
+    events = watched.crawl()["events"]
+    seed = news.url(SEED_PATH)
+    assert kinds(events) == sorted([
+        ("edited", seed),
+        ("removed", news.url(RELATED[0])),
+        ("removed", news.url(RELATED[1])),
+        ("removed", news.url(KEEP_READING[0])),
+        ("moved", news.url(KEEP_READING[1])),
+        ("dead_link", seed),
+    ])
+    by_kind = {(e["kind"], e["url"]): e for e in events}
+    edit = by_kind[("edited", seed)]
+    assert "confirmed" in edit["summary"] and "denied" in edit["summary"]
+    assert "confirmed" in " ".join(edit["details"]["added"])
+    assert 0.8 < edit["details"]["similarity"] < 1.0
+    assert edit["before"] and edit["after"] and edit["before"] < edit["after"]
+    assert "404" in by_kind[("removed", news.url(RELATED[0]))]["summary"]
+    assert "home page" in by_kind[("removed", news.url(RELATED[1]))]["summary"]
+    assert "no longer available" in by_kind[("removed", news.url(KEEP_READING[0]))]["summary"]
+    assert by_kind[("moved", news.url(KEEP_READING[1]))]["details"]["new_url"] == \
+        news.url(MOVED_TO)
+    dead = by_kind[("dead_link", seed)]
+    assert dead["link"] == outside.url(OUTSIDE_REPORT) and "410" in dead["summary"]
+    assert dead["before"] is not None
+    assert watched.json("history", news.url(MOVED_TO))[-1]["status"] == 200
+
+    assert watched.crawl()["events"] == [], "a change is reported by the first crawl only"
+
+    routes[RELATED[0]] = Resource(lambda: _page("Back", "<article><h1>Inspectors flagged "
+                                  "cracks a year earlier</h1><p>The piece is back.</p>"
+                                  "</article>"))
+    assert kinds(watched.crawl()["events"]) == [("restored", news.url(RELATED[0]))]
+    listed = watched.json("changes", "--kind", "removed")
+    assert {e["url"] for e in listed} == {news.url(RELATED[0]), news.url(RELATED[1]),
+                                          news.url(KEEP_READING[0])}
+    assert {e["kind"] for e in watched.json("changes", "--url", outside.url(OUTSIDE_REPORT))} \
+        == {"dead_link"}
+
+
+def test_a_single_503_is_not_a_removal_but_three_in_a_row_are_unreachable(
+        vigil: Vigil) -> None:
+    statuses = iter([200, 503, 200, 503, 503, 503, 503])
+
+    def flaky(handler: BaseHTTPRequestHandler) -> None:
+        status = next(statuses)
+        body = b"<article><h1>Budget</h1><p>" + b"The council met. " * 40 + b"</p></article>"
+        handler.send_response(status)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.send_header("Content-Type", "text/html")
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    with SiteServer({"/2026/05/05/budget/": flaky}, host="127.0.0.2") as site:
+        vigil.run("add", site.url("/2026/05/05/budget/"), "--depth", "0")
+        no_retry = ("-s", "RETRY_ENABLED=False")
+        got = [vigil.crawl(*no_retry)["events"] for _ in range(6)]
+    assert got[:5] == [[], [], [], [], []]
+    assert kinds(got[5]) == [("unreachable", site.url("/2026/05/05/budget/"))]
+    assert "3 consecutive" in got[5][0]["summary"]
+
+
+def test_a_page_that_becomes_the_sites_soft_404_is_removed(vigil: Vigil) -> None:
+    template = _page("Oops", "<article><h1>Oops</h1><p>We looked everywhere for that page "
+                     "and it seems to have wandered off, try the search box above or go "
+                     "back to the front page for today's stories.</p></article>")
+    story = _page("Dam report", "<article><h1>Dam report</h1><p>" + "Details of the report "
+                  "were published on Monday by the river authority. " * 8 + "</p></article>")
+    routes = {"*": Resource(template), "/2026/06/06/dam-report/": Resource(story)}
+    with SiteServer(routes, host="127.0.0.2") as site:
+        vigil.run("add", site.url("/2026/06/06/dam-report/"), "--depth", "0")
+        assert vigil.crawl()["events"] == []
+        routes["/2026/06/06/dam-report/"] = Resource(template)
+        events = vigil.crawl()["events"]
+    assert kinds(events) == [("removed", site.url("/2026/06/06/dam-report/"))]
+    assert "not-found page" in events[0]["summary"]
+    probes = [e for e in vigil.json("history", site.url("/2026/06/06/")) if e]
+    assert probes == []  # the probe lives under its own random URL, flagged as a probe
+    with sqlite3.connect(vigil.home / "vigil.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM captures WHERE found_by = 'probe'"
+                            ).fetchone()[0] == 2
+
+
+def test_an_article_cut_to_a_stub_is_removed(vigil: Vigil) -> None:
+    story = _page("Testimony", "<article><h1>Testimony</h1>" + "".join(
+        f"<p>Witness {i} described what happened in the camp in careful detail.</p>"
+        for i in range(20)) + "</article>")
+    stub = _page("Testimony", "<article><h1>Testimony</h1><p>Subscribe to keep reading "
+                 "this story.</p></article>")
+    routes = {"/2026/07/07/testimony/": Resource(story)}
+    with SiteServer(routes, host="127.0.0.2") as site:
+        vigil.run("add", site.url("/2026/07/07/testimony/"), "--depth", "0")
+        vigil.crawl()
+        routes["/2026/07/07/testimony/"] = Resource(stub)
+        events = vigil.crawl()["events"]
+    assert kinds(events) == [("removed", site.url("/2026/07/07/testimony/"))]
+    assert "stub" in events[0]["summary"]
+
+
+def test_a_cited_host_that_stops_answering_is_a_dead_link(
+        watched: Vigil, news: SiteServer, outside: SiteServer) -> None:
+    watched.crawl()
+    outside.stop()
+    events = watched.crawl()["events"]
+    dead = sorted(e["link"] for e in events if e["kind"] == "dead_link")
+    assert dead == sorted([outside.url(OUTSIDE_REPORT), outside.url(OUTSIDE_PDF)])
+    assert {e["url"] for e in events} == {news.url(SEED_PATH)}
+
+
+def test_a_new_extractor_version_re_extracts_instead_of_reporting_an_edit(
+        watched: Vigil, news: SiteServer, outside: SiteServer) -> None:
+    watched.crawl()
+    with sqlite3.connect(watched.home / "vigil.db") as conn:
+        changed = conn.execute("UPDATE extracts SET extractor = 'trafilatura/0.1', "
+                               "text = 'Something else entirely', words = 3").rowcount
+    assert changed > 0
+    assert watched.crawl()["events"] == []
+
+
+REPORT_TEXT = "Le café du village a fermé après la crue, selon le maire. " * 12
+REPORT = ("<html><head><meta charset='utf-8'><title>Report</title></head><body><article>"
+          f"<h1>Report</h1><p>{REPORT_TEXT}</p></article></body></html>")
+
+
+@pytest.fixture
+def bad_site() -> Iterator[SiteServer]:
+    routes = {"/2026/08/08/report/": Resource(REPORT.encode("utf-8"))}
+    with SiteServer(routes, host="127.0.0.2") as server:
+        yield server
+
+
+@pytest.mark.parametrize("replacement", [
+    # The same article in broken markup: unclosed tags, no </body>.
+    Resource(f"<html><body><article><h1>Report<p>{REPORT_TEXT}<div><b>".encode()),
+    # The same article, its charset wrong (cp1252 bytes declared as UTF-8) or missing.
+    Resource(REPORT.replace("charset='utf-8'", "").encode("cp1252"),
+             content_type="text/html; charset=utf-8"),
+    Resource(REPORT.replace("charset='utf-8'", "").encode("cp1252"), content_type="text/html"),
+    # No article at all: an empty body, binary bytes labelled as HTML.
+    Resource(b"", content_type="text/html"),
+    Resource(bytes(range(256)) * 40, content_type="text/html"),
+], ids=["malformed", "wrong-charset", "missing-charset", "empty", "binary-as-html"])
+def test_bad_html_raises_no_false_edit_and_no_crash(vigil: Vigil, bad_site: SiteServer,
+                                                    replacement: Resource) -> None:
+    url = bad_site.url("/2026/08/08/report/")
+    vigil.run("add", url, "--depth", "0")
+    vigil.crawl()
+    bad_site.routes["/2026/08/08/report/"] = replacement
+    events = vigil.crawl()["events"]
+    assert "edited" not in [e["kind"] for e in events]
+    bad_site.routes["/2026/08/08/report/"] = Resource(REPORT.encode("utf-8"))
+    assert "edited" not in [e["kind"] for e in vigil.crawl()["events"]]
+
+
+def test_diff_shows_the_words_that_changed(watched: Vigil, news: SiteServer,
+                                           outside: SiteServer) -> None:
+    watched.crawl()
+    news.routes[SEED_PATH] = Resource(lambda: edited_seed(outside.base), gzip=True)
+    watched.crawl()
+    out = watched.run("diff", news.url(SEED_PATH)).stdout.decode()
+    assert "[-denied-] {+confirmed+} that [-any neighbourhood-] {+two neighbourhoods+} had" \
+        in out
+    assert "Residents of the lower district" in out  # context stays
+    assert watched.run("diff", news.url("/nope/"), ok=False).returncode == 1
