@@ -12,7 +12,16 @@ _HOST = re.compile(r"^[\w.:-]+$|^\[[0-9a-fA-F:.]+\]$", re.UNICODE)
 _ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
 # Section fronts, by name: a path made only of these (``/news/world/``) lists articles.
 # Only known names: a site may well call an article ``/second`` or ``/report``.
-SECTION_NAMES = frozenset(["news", "world", "uk", "us", "europe", "asia", "africa", "americas", "australia", "middle-east", "local", "national", "international", "politics", "business", "economy", "money", "markets", "opinion", "opinions", "comment", "analysis", "editorial", "editorials", "culture", "arts", "entertainment", "science", "tech", "technology", "health", "education", "environment", "climate", "sport", "sports", "football", "lifestyle", "travel", "food", "style", "video", "videos", "photos", "pictures", "gallery", "galleries", "live", "latest", "podcasts", "investigations", "features", "magazine", "testimonies", "documents", "translations", "events", "interviews", "about", "contact"])
+SECTION_NAMES = frozenset((
+    "news", "world", "uk", "us", "europe", "asia", "africa", "americas", "australia",
+    "middle-east", "local", "national", "international", "politics", "business", "economy",
+    "money", "markets", "opinion", "opinions", "comment", "analysis", "editorial",
+    "editorials", "culture", "arts", "entertainment", "science", "tech", "technology",
+    "health", "education", "environment", "climate", "sport", "sports", "football",
+    "lifestyle", "travel", "food", "style", "video", "videos", "photos", "pictures", "gallery",
+    "galleries", "live", "latest", "podcasts", "investigations", "features", "magazine",
+    "testimonies", "documents", "translations", "events", "interviews", "about", "contact",
+))
 
 # Listing pages, not articles: tags, categories, authors, feeds, search, paging.
 _LISTING_PATH = re.compile(
