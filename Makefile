@@ -15,7 +15,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# demo-data is the demo's own scratch home: start it fresh so each run tells the same story.
 demo: install
+	rm -rf demo-data
 	$(BIN)/vigil --home demo-data demo
 
 lint: install

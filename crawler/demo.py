@@ -5,12 +5,13 @@ from __future__ import annotations
 import errno
 import time
 from collections.abc import Callable
+from typing import Any
 
 import click
 
 from crawler.home import Home
-from crawler.replica import DEPTH_TWO, SEED_PATH, news_site, outside_site
-from crawler.runner import run_crawl
+from crawler.replica import DEPTH_TWO, SEED_PATH, news_site, outside_site, quietly_edit
+from crawler.runner import CrawlProcessError, crawl_in_subprocess
 from crawler.siteserver import Route, SiteServer
 from crawler.store import Store
 
@@ -37,6 +38,17 @@ def _serve(routes: dict[str, Route], address: tuple[str, int]) -> SiteServer:
     raise OSError(f"cannot listen on {host}")
 
 
+def _crawl(home: Home, url: str) -> dict[str, Any]:
+    try:
+        summary = crawl_in_subprocess(home, [url], DEMO_SETTINGS)
+    except CrawlProcessError as exc:
+        raise click.ClickException(f"the demo crawl failed: {exc}") from exc
+    if summary["status"] != "finished":
+        raise click.ClickException(f"the demo crawl failed ({summary['finish_reason']}); "
+                                   "see the log above")
+    return summary
+
+
 def echo(text: str = "") -> None:
     click.echo(text, err=True)
 
@@ -59,18 +71,25 @@ def run_demo(home: Home, open_store: Callable[[], Store], *, serve_only: bool = 
                                      ignore_robots=False)
         echo(f"Source:              {source.url}")
         echo("Capturing …")
-        summary = run_crawl(home, store, [source], DEMO_SETTINGS, progress=True)
-        if summary.status != "finished":
-            raise click.ClickException(f"the demo crawl failed ({summary.finish_reason}); "
-                                       "see the log above")
-        by_kind = ", ".join(f"{n} {k}" for k, n in sorted(summary.found_by.items()))
+        summary = _crawl(home, source.url)
+        by_kind = ", ".join(f"{n} {k}" for k, n in sorted(summary["found_by"].items()))
         echo()
-        echo(f"Captured {summary.pages} responses ({by_kind}); "
-             f"{summary.failures} failed fetches.")
-        for warc in summary.warcs:
+        echo(f"Captured {summary['pages']} responses ({by_kind}); "
+             f"{summary['failures']} failed fetches.")
+        for warc in summary["warcs"]:
             echo(f"  {home.root / warc}")
         never = news.url(DEPTH_TWO)
         echo(f"Not followed (depth 2, tag and author pages, sidebar): e.g. {never}")
+        echo()
+        echo("Now the replica is changed the way sources change: the lead article's denial "
+             "is rewritten,\na related article is replaced by a notice, and the cited "
+             "report is withdrawn. Recapturing …")
+        quietly_edit(news.routes, outside.routes, outside.base)
+        second = _crawl(home, source.url)
+        echo(f"\n{len(second['events'])} change(s) detected:")
+        for event in second["events"]:
+            echo(f"  {event['kind']:10} {event['url']}")
+            echo(f"             {event['summary']}")
     finally:
         store.close()
         news.stop()
@@ -82,5 +101,7 @@ Next, try (the archive works with the replica site stopped):
   .venv/bin/{cmd} history {seed}
   .venv/bin/{cmd} get {seed} | head -20
   .venv/bin/{cmd} history {outside.base}/documents/inspection-summary.pdf --json
+  .venv/bin/{cmd} changes
+  .venv/bin/{cmd} diff {seed}
   .venv/bin/warcio check {home.root}/warcs/*.warc.gz
 """, err=True)

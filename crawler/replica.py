@@ -229,3 +229,16 @@ eleven centimetres. Repairs recommended before the next flood season.</p>
         "/trust.css": Resource(b"body { color: #123; }\n", content_type="text/css"),
         OUTSIDE_PDF: Resource(pdf, content_type="application/pdf"),
     }
+
+
+def quietly_edit(news: dict[str, Route], outside: dict[str, Route], outside_base: str) -> None:
+    """What happens to sources: the lead article's denial is quietly rewritten, a related
+    article is taken down, and the report it cites disappears."""
+    edited = _seed(outside_base).replace(
+        "denied that any\nneighbourhood had been overlooked",
+        "confirmed that two\nneighbourhoods had been overlooked")
+    news[SEED_PATH] = Resource(partial(_page, ARTICLES[SEED_PATH][0], edited), gzip=True)
+    news[RELATED[0]] = Resource(partial(_page, "Page not found", "<h1>Page not found</h1>"
+                                        "<p>Sorry, this article is no longer available.</p>"),
+                                gzip=True)
+    outside[OUTSIDE_REPORT] = Resource(b"<h1>Gone</h1>", status=410)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -24,6 +27,10 @@ _ARCHIVE_KEYS = {
     "max_file_size": "ARCHIVE_MAX_FILE_SIZE",
     "max_payload": "ARCHIVE_MAX_PAYLOAD",
 }
+
+
+class CrawlProcessError(RuntimeError):
+    """A crawl subprocess that did not produce a summary."""
 
 
 class SettingError(ValueError):
@@ -156,3 +163,24 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
         alerts_sent=monitored.alerts.sent,
         alerts_failed=monitored.alerts.failed,
     )
+
+
+def crawl_in_subprocess(home: Home, selectors: list[str], overrides: Mapping[str, str],
+                        ) -> dict[str, Any]:
+    """Run `vigil crawl --json` in a child process and return its summary.
+
+    Twisted's reactor cannot be restarted, so a process that crawls more than once
+    (the demo, a scheduler) runs each crawl in its own process. Progress and logs of
+    the child go to this process's stderr.
+    """
+    command = [sys.executable, "-m", "crawler.cli", "--home", str(home.root), "crawl",
+               "--json", *selectors]
+    for name, value in overrides.items():
+        command += ["-s", f"{name}={value}"]
+    done = subprocess.run(command, stdout=subprocess.PIPE, check=False)
+    try:
+        summary: dict[str, Any] = json.loads(done.stdout)
+    except json.JSONDecodeError as exc:
+        raise CrawlProcessError(f"the crawl process exited {done.returncode} without a "
+                                "summary") from exc
+    return summary
