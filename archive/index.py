@@ -42,6 +42,7 @@ class Capture:
     crawl_id: int | None = None
     location: str | None = None  # a redirect's Location, resolved against the URL
     via: str | None = None  # the URL a redirect chain started from
+    recheck: bool = False  # fetched because an earlier crawl monitored it, not a link
     id: int | None = None
 
     @property
@@ -52,6 +53,7 @@ class Capture:
         data = asdict(self)
         data.pop("id")
         data["revisit"] = int(self.revisit)
+        data["recheck"] = int(self.recheck)
         return data
 
 
@@ -61,6 +63,7 @@ _FIELDS = [f.name for f in fields(Capture)]
 def _from_row(row: dict[str, Any]) -> Capture:
     data = {k: row[k] for k in _FIELDS if k in row}
     data["revisit"] = bool(data.get("revisit"))
+    data["recheck"] = bool(data.get("recheck"))
     return Capture(**data)
 
 

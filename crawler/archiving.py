@@ -175,6 +175,7 @@ class WarcArchiver:
             crawl_id=self.config.crawl_id,
             location=_location(response),
             via=_chain_start(request),
+            recheck=bool(request.meta.get("vigil_recheck")),
         ))
         if len(self._pending) >= self.config.index_batch:
             self._flush()
@@ -196,6 +197,7 @@ class WarcArchiver:
                 "source_id": request.meta.get("vigil_source"),
                 "crawl_id": self.config.crawl_id,
                 "via": _chain_start(request),
+                "recheck": int(bool(request.meta.get("vigil_recheck"))),
             }])
         except sqlite3.Error:
             # A signal handler's exception is swallowed by Scrapy: make it visible.

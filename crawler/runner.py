@@ -124,7 +124,8 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(SourceSpider)
     process.crawl(crawler, sources=[{"id": s.id, "url": s.url, "depth": s.depth,
-                                     "ignore_robots": s.ignore_robots} for s in sources])
+                                     "ignore_robots": s.ignore_robots,
+                                     "known": store.known_pages(s.id)} for s in sources])
     process.start()
     stats: dict[str, Any] = crawler.stats.get_stats() if crawler.stats else {}
     reason = str(stats.get("finish_reason", "unknown"))

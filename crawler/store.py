@@ -57,6 +57,9 @@ def _m002_monitor(db: Database) -> None:
     db.table("captures").add_column("via", str)
     db.table("captures").create_index(["via"])
     db.table("failures").add_column("via", str)
+    # Fetched because the last crawl monitored it, not because a link was found.
+    db.table("captures").add_column("recheck", int, not_null_default=0)
+    db.table("failures").add_column("recheck", int, not_null_default=0)
     # Per-source comparison options (JSON lists, a fraction).
     for column in ("include_selectors", "remove_selectors", "ignore_patterns"):
         db.table("sources").add_column(column, str)
@@ -200,6 +203,24 @@ class Store:
                                      "(see `vigil sources`)")
             chosen.update((s.id, s) for s in matches)
         return sorted(chosen.values(), key=lambda s: s.id)
+
+    def known_pages(self, source_id: int) -> list[dict[str, Any]]:
+        """Related and cited pages found by links in the source's last crawl in which the
+        source itself answered, with their referrer. The next crawl checks them even when
+        the source is down or gone; a page no longer linked drops out one crawl later."""
+        last = self.db.execute(
+            "SELECT MAX(crawl_id) FROM captures WHERE source_id = ? AND found_by = 'seed' "
+            "AND via IS NULL AND status < 400", [source_id]).fetchone()[0]
+        if last is None:
+            return []
+        where = ("source_id = ? AND crawl_id = ? AND via IS NULL AND recheck = 0 "
+                 "AND found_by IN ('related', 'cited')")
+        rows = self.db.query(
+            f"SELECT url, found_by, referrer FROM captures WHERE {where} UNION "
+            f"SELECT url, found_by, referrer FROM failures WHERE {where} "
+            "AND error != 'RobotsTxtDisallowed' ORDER BY url",
+            [source_id, last, source_id, last])
+        return list(rows)
 
     # -- crawls ----------------------------------------------------------------
     def start_crawl(self, source_ids: list[int], pid: int) -> int:

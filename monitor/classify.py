@@ -31,6 +31,11 @@ NOTICE = re.compile(
     re.IGNORECASE,
 )
 NOTICE_MAX_WORDS = 150
+# A page that no longer resembles its last good version is checked for a notice in its
+# lead, however long the rest (a notice above a list of other stories).
+UNLIKE_PREVIOUS, LEAD_BLOCKS = 0.5, 3
+# A notice is a short block of its own, not a sentence inside a paragraph of reporting.
+NOTICE_BLOCK_WORDS = 40
 STUB_MIN_BEFORE, STUB_RATIO = 100, 0.25
 PROBE_SIMILARITY = 0.8
 _NETWORK_DOWN = ("DNSLookupError", "ConnectionRefused", "NoRouteError", "DownloadConnectionRefused")
@@ -82,11 +87,12 @@ def _content(fetch: Fetch, previous: Extract | None, probe: Extract | None) -> F
     page = fetch.extract
     if page is None:
         return Finding(Verdict.OK, "answers")
-    if page.words <= NOTICE_MAX_WORDS:
-        notice = NOTICE.search(page.title + "\n" + page.text)
-        if notice:
-            sentence = next((p for p in (page.title, *page.paragraphs) if NOTICE.search(p)),
-                            notice.group(0))
+    unlike = previous is not None and _similarity(page, previous) < UNLIKE_PREVIOUS
+    if page.words <= NOTICE_MAX_WORDS or unlike:
+        lead = (page.title, *page.paragraphs[:LEAD_BLOCKS])
+        sentence = next((p for p in lead if NOTICE.search(p)
+                         and len(p.split()) <= NOTICE_BLOCK_WORDS), None)
+        if sentence is not None:
             return Finding(Verdict.REMOVED, f"the article was replaced by a notice: "
                                             f"“{sentence[:120]}”")
     if probe is not None and page.words and _similarity(page, probe) >= PROBE_SIMILARITY:

@@ -26,6 +26,8 @@ class Edit:
     title_before: str
     title_after: str
     paragraphs: list[ParagraphChange] = field(default_factory=list)
+    links_removed: list[str] = field(default_factory=list)  # main-content outlinks
+    links_added: list[str] = field(default_factory=list)
 
     @property
     def removed(self) -> list[str]:
@@ -94,7 +96,9 @@ def compare(before: Extract, after: Extract, min_change: float = 0.0) -> Edit | 
         return None
     return Edit(similarity=round(similarity, 4), title_before=before.title,
                 title_after=after.title,
-                paragraphs=list(_changed_paragraphs(before.paragraphs, after.paragraphs)))
+                paragraphs=list(_changed_paragraphs(before.paragraphs, after.paragraphs)),
+                links_removed=[u for u in before.outlinks if u not in after.outlinks],
+                links_added=[u for u in after.outlinks if u not in before.outlinks])
 
 
 def diff_tokens(before: str, after: str) -> list[tuple[str, str]]:

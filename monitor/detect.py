@@ -233,7 +233,10 @@ class Monitor:
                 return []
             return [self._event("edited", item, edit.summary(), crawl_id, state,
                                 edit.details(), before=before)]
-        if old is None and new is None and before["digest"] != item.final["digest"]:
+        # Files that are not HTML compare by digest; an HTML page with no article to
+        # extract compares as nothing (its bytes change with every ad and timestamp).
+        if not _is_html(item.final) and not _is_html(before) and \
+                before["digest"] != item.final["digest"]:
             return [self._event("edited", item, "Edited: the file changed "
                                 f"({before['digest'][:19]}… → {item.final['digest'][:19]}…)",
                                 crawl_id, state, {"digest_before": before["digest"],

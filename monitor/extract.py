@@ -18,13 +18,20 @@ log = logging.getLogger(__name__)
 
 EXTRACTOR = f"trafilatura/{version('trafilatura')}"
 
-# Text that changes on every fetch even inside an article body.
+# Counters and relative times that change on every fetch. They are removed only from
+# short blocks (a meta line such as "8.2K views · Updated 1h ago"), never from prose,
+# where "sold 40,000 shares" is news.
 DEFAULT_IGNORE = (
-    r"\b\d[\d,.]*\s*(views?|reads?|shares?|comments?)\b",
-    r"\b\d+\s+(seconds?|minutes?|hours?|days?)\s+ago\b",
-    r"\b(page\s+)?generated\s+(at|on|in)\b.*",
-    r"\b(last\s+)?updated:?\s+\d[^.]*$",
+    r"\b(last\s+)?updated:?\s+(\d|an?\b|just\b).*$",
+    r"\b\d[\d,.]*\s*[km]?\s*(views?|reads?|readers?|shares?|comments?|likes?)\b",
+    r"\b(\d+|an?)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?)\s+ago\b",
+    r"\bjust\s+now\b",
+    r"\bpage\s+generated\b.*",
+    r"\bgenerated\s+in\s+[\d.]+\s*m?s\b.*",
 )
+NOISE_BLOCK_WORDS = 15
+# A block that is a label and one link ("Read more: <headline>") is a promo slot.
+PROMO_LABEL_WORDS = 4
 _SPACE = re.compile(r"\s+")
 
 
@@ -114,8 +121,14 @@ def _prune(payload: bytes, options: ExtractOptions) -> bytes | str:
     return str(etree.tostring(root, encoding="unicode"))
 
 
-def _clean(text: str, ignore: tuple[str, ...]) -> str:
-    for pattern in (*DEFAULT_IGNORE, *ignore):
+def _clean(text: str, ignore: tuple[str, ...], *, noise: bool = True) -> str:
+    """Normalise spaces and remove ignored text: the source's own patterns everywhere,
+    the built-in noise patterns only in short blocks."""
+    text = _SPACE.sub(" ", text).strip()
+    patterns = ignore
+    if noise and len(text.split()) <= NOISE_BLOCK_WORDS:
+        patterns = (*DEFAULT_IGNORE, *ignore)
+    for pattern in patterns:
         text = re.sub(pattern, " ", text, flags=re.IGNORECASE)
     return _SPACE.sub(" ", text).strip()
 
@@ -135,10 +148,12 @@ def extract(payload: bytes, url: str, options: ExtractOptions | None = None) -> 
     if result is None or body is None:
         log.info("no article extracted from %s", url)
         return None
-    paragraphs = tuple(p for p in (_clean(text, options.ignore) for text in _blocks(body)) if p)
+    # A block left with no letter or digit (the "·" between removed counters) is gone.
+    paragraphs = tuple(p for p in (_clean(text, options.ignore) for text in _blocks(body))
+                       if any(c.isalnum() for c in p))
     outlinks = tuple(dict.fromkeys(str(ref.get("target")) for ref in body.iter("ref")
                                    if str(ref.get("target", "")).startswith("http")))
-    title = _clean(str(getattr(result, "title", None) or ""), options.ignore)
+    title = _clean(str(getattr(result, "title", None) or ""), options.ignore, noise=False)
     if not paragraphs and not title:
         return None
     return Extract(
@@ -151,13 +166,22 @@ def extract(payload: bytes, url: str, options: ExtractOptions | None = None) -> 
     )
 
 
+def _is_promo(el: etree._Element) -> bool:
+    refs = list(el.iter("ref"))
+    if len(refs) != 1:
+        return False
+    linked = " ".join(refs[0].itertext()).split()
+    return len(" ".join(el.itertext()).split()) - len(linked) <= PROMO_LABEL_WORDS
+
+
 def _blocks(body: etree._Element) -> list[str]:
-    """One string per paragraph, heading, quote, list item or table row."""
+    """One string per paragraph, heading, quote, list item or table row; promo slots
+    (a short label and one link, rotated on every fetch) left out."""
     out: list[str] = []
     for el in body:
         if el.tag in ("list", "table"):
             parts = el.iter("item") if el.tag == "list" else el.iter("row")
             out.extend(" ".join(part.itertext()) for part in parts)
-        else:
+        elif not _is_promo(el):
             out.append(" ".join(el.itertext()))
     return out

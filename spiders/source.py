@@ -10,7 +10,7 @@ import scrapy
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from archive.urls import is_listing_page, is_share_link, same_page, site_key
+from archive.urls import is_listing_page, is_share_link, normalize_url, same_page, site_key
 from crawler.signals import fetch_failed
 from spiders.links import css_urls, parse_html
 
@@ -35,6 +35,7 @@ class SourceSpider(scrapy.Spider):
                 "vigil_depth": 0,
                 "vigil_max_depth": int(source["depth"]),
                 "vigil_sites": [site_key(source["url"])],
+                "vigil_known": source.get("known", []),
             }
             if source.get("ignore_robots"):
                 meta["dont_obey_robotstxt"] = True
@@ -45,6 +46,21 @@ class SourceSpider(scrapy.Spider):
             if site_key(source["url"]) not in probed:
                 probed.add(site_key(source["url"]))
                 yield self._probe(source["url"], meta)
+
+    def _rechecks(self, meta: dict[str, Any], linked: set[str]) -> Iterator[scrapy.Request]:
+        """Pages the source's last good crawl monitored that its page no longer links (or
+        could not be read to link): fetched again, flagged, at the maximum depth so they
+        bring requisites and citations but no further related articles."""
+        for page in meta.get("vigil_known", ()):
+            if normalize_url(page["url"]) in linked:
+                continue
+            cited = page["found_by"] == CITED
+            recheck = {**meta, "vigil_found_by": page["found_by"],
+                       "vigil_depth": meta["vigil_max_depth"],
+                       "vigil_referrer": page["referrer"], "vigil_recheck": True}
+            recheck.pop("vigil_known")
+            yield scrapy.Request(page["url"], callback=self.parse_cited if cited
+                                 else self.parse_page, errback=self.failed, meta=recheck)
 
     def _probe(self, url: str, meta: dict[str, Any]) -> scrapy.Request:
         """A URL that never existed, next to the source: how the site says "not found"
@@ -62,11 +78,23 @@ class SourceSpider(scrapy.Spider):
         meta = {k: v for k, v in response.meta.items()
                 if k.startswith("vigil_") or k == "dont_obey_robotstxt"}
         meta.update(extra, vigil_found_by=found_by, vigil_referrer=response.url)
+        meta.pop("vigil_recheck", None)  # what a page links to is found by a link
+        meta.pop("vigil_known", None)
         return scrapy.Request(url, callback=callback, errback=self.failed, meta=meta,
                               headers={"Referer": response.url})
 
     def parse_page(self, response: Response) -> Iterator[scrapy.Request]:
-        """Seeds and related articles: follow requisites, related links and citations."""
+        """Seeds and related articles: follow requisites, related links and citations;
+        for a seed, then recheck the known pages it no longer links."""
+        linked: set[str] = set()
+        for request in self._links(response):
+            if request.meta["vigil_found_by"] in (RELATED, CITED):
+                linked.add(normalize_url(request.url))
+            yield request
+        if response.meta.get("vigil_found_by") == SEED:
+            yield from self._rechecks(response.meta, linked)
+
+    def _links(self, response: Response) -> Iterator[scrapy.Request]:
         if not _is_html(response):
             return
         assert isinstance(response, TextResponse)
@@ -104,12 +132,17 @@ class SourceSpider(scrapy.Spider):
         for url in urls:
             yield self._follow(response, url, REQUISITE, self.parse_requisite)
 
-    def failed(self, failure: Failure) -> None:
-        """Failures are data: hand them to the archiver to record, and go on."""
+    def failed(self, failure: Failure) -> Iterator[scrapy.Request]:
+        """Failures are data: hand them to the archiver to record, and go on. A seed that
+        cannot be fetched still has its known pages checked."""
         request = getattr(failure, "request", None)
-        if request is not None and self.crawler is not None:
+        if request is None:
+            return
+        if self.crawler is not None:
             self.crawler.signals.send_catch_log(fetch_failed, request=request, failure=failure,
                                                 spider=self)
+        if request.meta.get("vigil_found_by") == SEED:
+            yield from self._rechecks(request.meta, set())
 
 
 def _content_type(response: Response) -> bytes:

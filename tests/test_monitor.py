@@ -223,3 +223,83 @@ def test_diff_shows_the_words_that_changed(watched: Vigil, news: SiteServer,
         in out
     assert "Residents of the lower district" in out  # context stays
     assert watched.run("diff", news.url("/nope/"), ok=False).returncode == 1
+
+
+def _live_page(count: int, extra: str = "") -> bytes:
+    return _page("Inquiry", "<article><h1>Inquiry opens</h1><p>" + "The inquiry heard from "
+                 "residents of the lower district about the night of the flood. " * 6 +
+                 f"</p><p class='live-count'>Readers following this story now: {count}</p>"
+                 f"{extra}</article>")
+
+
+@pytest.mark.parametrize(("options", "edited"), [
+    ((), True),
+    (("--remove-selector", ".live-count"), False),
+    (("--ignore-text", r"Readers following this story now: \d+"), False),
+    (("--include-selector", "article > p:not(.live-count)"), False),
+    (("--min-change", "0.2"), False),
+])
+def test_per_source_options_decide_what_counts_as_an_edit(
+        vigil: Vigil, options: tuple[str, ...], edited: bool) -> None:
+    counter = iter(range(100, 200))
+    routes = {"/2026/09/09/inquiry/": Resource(lambda: _live_page(next(counter)))}
+    with SiteServer(routes, host="127.0.0.2") as site:
+        vigil.run("add", site.url("/2026/09/09/inquiry/"), "--depth", "0", *options)
+        vigil.crawl()
+        events = vigil.crawl()["events"]
+    assert [e["kind"] for e in events] == (["edited"] if edited else [])
+
+
+def test_an_html_page_without_an_article_is_not_compared_by_its_bytes(vigil: Vigil) -> None:
+    counter = iter(range(100))
+    routes = {"/2026/09/10/gallery/": Resource(
+        lambda: f"<html><body><img src='/a.png'><i>{next(counter)}</i></body></html>".encode())}
+    with SiteServer(routes, host="127.0.0.2") as site:
+        vigil.run("add", site.url("/2026/09/10/gallery/"), "--depth", "0")
+        vigil.crawl()
+        assert vigil.crawl()["events"] == []
+
+
+def test_an_invalid_selector_or_regex_is_refused(vigil: Vigil) -> None:
+    for option in (("--remove-selector", "div[["), ("--ignore-text", "(unclosed")):
+        result = vigil.run("add", "https://example.org/a", *option, ok=False)
+        assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+    assert vigil.json("sources") == []
+
+
+def test_a_source_that_is_not_html_compares_by_digest(vigil: Vigil) -> None:
+    versions = iter([b"%PDF-1.4 first", b"%PDF-1.4 first", b"%PDF-1.4 second"])
+    routes = {"/docs/order.pdf": Resource(lambda: next(versions),
+                                          content_type="application/pdf")}
+    with SiteServer(routes, host="127.0.0.2") as site:
+        vigil.run("add", site.url("/docs/order.pdf"))
+        vigil.crawl()
+        assert vigil.crawl()["events"] == []
+        events = vigil.crawl()["events"]
+    assert kinds(events) == [("edited", site.url("/docs/order.pdf"))]
+    assert events[0]["details"]["digest_before"] != events[0]["details"]["digest_after"]
+
+
+def test_when_every_page_of_a_host_fails_one_event_names_the_host(
+        watched: Vigil, news: SiteServer, outside: SiteServer) -> None:
+    watched.crawl()
+    host = news.base
+    news.stop()
+    got = [watched.crawl("-s", "RETRY_ENABLED=False")["events"] for _ in range(3)]
+    own = [[e for e in events if e["kind"] == "unreachable"] for events in got]
+    assert own[:2] == [[], []]
+    assert [e["url"] for e in own[2]] == [host + "/"]
+    assert "every page" in own[2][0]["summary"]
+
+
+def test_changes_filters_by_time_kind_and_url(watched: Vigil, news: SiteServer) -> None:
+    watched.crawl()
+    news.routes[RELATED[0]] = Resource(b"gone", status=410)
+    watched.crawl()
+    [event] = watched.json("changes")
+    assert event["kind"] == "removed" and "410 Gone" in event["summary"]
+    assert watched.json("changes", "--since", "2999-01-01") == []
+    assert watched.json("changes", "--since", event["detected_at"]) == [event]
+    assert watched.json("changes", "--kind", "edited") == []
+    assert watched.json("changes", "--url", news.url(RELATED[1])) == []
+    assert watched.run("changes", "--since", "soon", ok=False).returncode == 2

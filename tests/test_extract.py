@@ -1,0 +1,110 @@
+"""Extraction, comparison and classification on their own: noise out, news kept."""
+
+from __future__ import annotations
+
+from monitor.classify import Fetch, Verdict, classify
+from monitor.compare import compare
+from monitor.extract import Extract, extract
+
+URL = "http://news.example/2026/10/10/wind-farm/"
+PROSE = ("The wind farm generated in its first full year enough electricity for 40,000 "
+         "homes, the operator said. The fund sold 40,000 shares and the consultation drew "
+         "1,200 comments from residents. ")
+
+
+def page(body: str, title: str = "Wind farm output") -> bytes:
+    return (f"<html><head><title>{title}</title></head><body><nav><a href='/'>Home</a></nav>"
+            f"<article><h1>{title}</h1>{body}</article><footer>Page generated in 0.23s at "
+            "12:00</footer></body></html>").encode()
+
+
+def article(*paragraphs: str) -> bytes:
+    return page("".join(f"<p>{p}</p>" for p in paragraphs))
+
+
+def test_numbers_in_prose_are_news_not_noise() -> None:
+    before = extract(article(PROSE * 3), URL)
+    assert before is not None and "generated in its first full year" in before.text
+    for old, new in (("40,000 homes", "14,000 homes"), ("40,000 shares", "400,000 shares"),
+                     ("1,200 comments", "2,100 comments")):
+        after = extract(article((PROSE * 3).replace(old, new, 1)), URL)
+        assert after is not None
+        edit = compare(before, after)
+        assert edit is not None, old
+        assert new.split()[0] in " ".join(edit.added)
+
+
+def test_counters_and_relative_times_in_a_meta_line_are_noise() -> None:
+    lines = ["8.2K views · 3.5K shares · Updated an hour ago", "12,345 views · 3 comments "
+             "· Updated just now", "1.1M views · Updated 1h ago", "5 minutes ago"]
+    extracts = [extract(article(line, PROSE * 3), URL) for line in lines]
+    assert all(e is not None for e in extracts)
+    first = extracts[0]
+    assert first is not None
+    for other in extracts[1:]:
+        assert other is not None and compare(first, other) is None
+
+
+def test_a_rotating_read_more_promo_inside_the_story_is_not_an_edit() -> None:
+    def promo(headline: str) -> bytes:
+        return article(PROSE * 2, f"<strong>Read more:</strong> <a href='/2026/01/01/x/'>"
+                       f"{headline}</a>", PROSE)
+    one = extract(promo("Street lights to be switched off after midnight"), URL)
+    two = extract(promo("Wind farm output falls in a calm month"), URL)
+    assert one is not None and two is not None and compare(one, two) is None
+
+
+def test_a_notice_above_a_list_of_other_stories_is_a_removal() -> None:
+    previous = extract(article(PROSE * 4), URL)
+    teasers = "".join(f"<li><a href='/2026/0{i}/01/s/'>Another story about the council "
+                      f"budget and the new bus routes number {i}</a></li>" for i in range(1, 9))
+    removed = extract(page("<p><strong>This article is no longer available.</strong> It was "
+                           "removed at the request of the publisher.</p><h2>More from Local"
+                           f"</h2><ul>{teasers}</ul><p>" + "Other news of the district. " * 30
+                           + "</p>"), URL)
+    assert previous is not None and removed is not None and removed.words > 150
+    finding = classify(Fetch(url=URL, status=200, extract=removed), previous)
+    assert finding.verdict is Verdict.REMOVED and "no longer available" in finding.reason
+
+
+def test_a_long_article_that_mentions_removal_is_not_removed() -> None:
+    text = PROSE * 3 + "Posts that were removed from the council page are no longer available."
+    current = extract(article(text), URL)
+    previous = extract(article(text.replace("operator", "company")), URL)
+    assert current is not None and previous is not None
+    assert classify(Fetch(url=URL, status=200, extract=current), previous).verdict \
+        is Verdict.OK
+
+
+def test_redirects_are_told_apart() -> None:
+    def fetch(target: str, final: int = 200) -> Fetch:
+        return Fetch(url=URL, status=301, location=target, final_url=target,
+                     final_status=final)
+    assert classify(fetch("http://news.example/")).verdict is Verdict.REMOVED
+    assert classify(fetch("http://news.example/news/")).verdict is Verdict.REMOVED
+    assert classify(fetch("http://news.example/council/")).verdict is Verdict.REMOVED
+    moved = classify(fetch("http://news.example/2026/10/11/wind-farm-output/"))
+    assert moved.verdict is Verdict.MOVED and moved.new_url.endswith("wind-farm-output/")
+    assert classify(fetch("https://www.news.example/2026/10/10/wind-farm")).verdict \
+        is Verdict.OK
+    assert classify(fetch("http://news.example/2026/10/11/gone/", 404)).verdict \
+        is Verdict.REMOVED
+
+
+def test_statuses_and_failures_are_classified() -> None:
+    assert classify(Fetch(url=URL, status=410)).reason == "410 Gone"
+    assert classify(Fetch(url=URL, status=451)).reason == \
+        "451 Unavailable For Legal Reasons"
+    assert classify(Fetch(url=URL, status=503)).verdict is Verdict.FAILING
+    assert classify(Fetch(url=URL, status=429)).verdict is Verdict.FAILING
+    assert classify(Fetch(url=URL, status=None, error="DownloadTimeoutError")).verdict \
+        is Verdict.FAILING
+    assert classify(Fetch(url=URL, status=None, error="DNSLookupError")).verdict \
+        is Verdict.UNREACHABLE
+
+
+def test_a_title_change_alone_is_an_edit() -> None:
+    before = Extract(title="Plan delayed until autumn", paragraphs=("Body.",))
+    after = Extract(title="Plan put on hold after staff protest", paragraphs=("Body.",))
+    edit = compare(before, after)
+    assert edit is not None and "put on hold" in edit.summary()
