@@ -27,7 +27,7 @@ typecheck: install
 	$(BIN)/mypy crawler spiders archive monitor
 
 pytest: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 test: lint typecheck pytest
 
