@@ -43,6 +43,10 @@ class Capture:
     location: str | None = None  # a redirect's Location, resolved against the URL
     via: str | None = None  # the URL a redirect chain started from
     recheck: bool = False  # fetched because an earlier crawl monitored it, not a link
+    refers_to: int | None = None  # a revisit's original capture
+    payload_status: int | None = None  # status of the payload this resolves to
+    etag: str | None = None
+    last_modified: str | None = None
     id: int | None = None
 
     @property
@@ -54,6 +58,8 @@ class Capture:
         data.pop("id")
         data["revisit"] = int(self.revisit)
         data["recheck"] = int(self.recheck)
+        if data["payload_status"] is None:
+            data["payload_status"] = self.status
         return data
 
 
@@ -80,6 +86,42 @@ class CaptureIndex:
             with self.db.conn:
                 self.db.table("captures").insert_all(rows)
 
+    def get(self, capture_id: int) -> Capture | None:
+        return next(self._query("id = ?", [capture_id]), None)
+
+    def by_record_id(self, record_id: str) -> Capture | None:
+        return next(self._query("record_id = ? LIMIT 1", [record_id]), None)
+
+    def original(self, capture: Capture) -> Capture:
+        """The capture whose payload this one serves: itself, or a revisit's original."""
+        seen = capture
+        while seen.revisit and seen.refers_to is not None:
+            found = self.get(seen.refers_to)
+            if found is None:
+                break
+            seen = found
+        return seen
+
+    def last_payload(self, url: str) -> Capture | None:
+        """The latest capture of ``url`` with a 2xx payload (a revisit resolves to one)."""
+        return next(self._query("url = ? AND payload_status BETWEEN 200 AND 299 "
+                                "ORDER BY timestamp DESC, id DESC LIMIT 1",
+                                [normalize_url(url)]), None)
+
+    def all(self) -> Iterator[Capture]:
+        return self._query("1 ORDER BY id", [])
+
+    def offsets_in(self, warc: str) -> set[int]:
+        return {r[0] for r in self.db.execute("SELECT offset FROM captures WHERE warc = ?",
+                                              [warc])}
+
+    def delete(self, ids: list[int]) -> None:
+        with self.db.conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                self.db.execute(f"DELETE FROM captures WHERE id IN "
+                                f"({', '.join('?' * len(chunk))})", chunk)
+
     def history(self, url: str) -> list[Capture]:
         """Every capture of ``url``, oldest first (ties by insertion order)."""
         return list(self._query("url = ? ORDER BY timestamp, id", [normalize_url(url)]))
@@ -95,7 +137,8 @@ class CaptureIndex:
         index probes, each a range scan on (url, timestamp): no full history is read.
         """
         key = normalize_url(url)
-        status = "" if any_status else " AND status BETWEEN 200 AND 299"
+        # A revisit counts with the status of the payload it serves (a 304 serves a 200).
+        status = "" if any_status else " AND payload_status BETWEEN 200 AND 299"
         if at is None:
             found = next(self._query(f"url = ?{status} ORDER BY timestamp DESC, id DESC "
                                      "LIMIT 1", [key]), None)

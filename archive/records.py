@@ -47,6 +47,23 @@ class HttpExchange:
     ip_address: str | None = None
     # WARC-Truncated reason: "length" (our cap), "disconnect" (server hung up), ...
     truncated: str | None = None
+    # Extension fields (WARC 1.1 allows named fields of one's own): how vigil came to
+    # fetch this, so the index can be rebuilt from the WARC alone.
+    provenance: tuple[tuple[str, str], ...] = ()
+
+
+REVISIT_IDENTICAL = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+REVISIT_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+
+
+@dataclass(frozen=True)
+class Original:
+    """The record a revisit refers to."""
+
+    record_id: str
+    target_uri: str
+    date: str  # its WARC-Date
+    payload_digest: str
 
 
 def request_target(url: str) -> str:
@@ -66,34 +83,66 @@ def response_headers_for_warc(headers: Sequence[tuple[str, str]]) -> list[tuple[
     return renamed
 
 
-def build_exchange_records(builder: RecordBuilder, exchange: HttpExchange) -> tuple[Any, Any]:
-    """Return (response, request) records; the request is WARC-Concurrent-To the response."""
-    date = warc_date(exchange.date)
-    response_fields = {"WARC-Date": date}
+def _response_fields(exchange: HttpExchange) -> dict[str, str]:
+    fields = {"WARC-Date": warc_date(exchange.date)}
     if exchange.ip_address:
-        response_fields["WARC-IP-Address"] = exchange.ip_address
+        fields["WARC-IP-Address"] = exchange.ip_address
     if exchange.truncated:
-        response_fields["WARC-Truncated"] = exchange.truncated
+        fields["WARC-Truncated"] = exchange.truncated
+    fields.update(exchange.provenance)
+    return fields
+
+
+def _http_response(exchange: HttpExchange) -> LatinHeaders:
     status_line = f"{exchange.status} {exchange.reason}".rstrip()
-    http_response = LatinHeaders(
-        status_line, response_headers_for_warc(exchange.response_headers), exchange.protocol
-    )
-    response = builder.create_warc_record(
-        exchange.url,
-        "response",
-        payload=BytesIO(exchange.body),
-        length=len(exchange.body),
-        warc_headers_dict=response_fields,
-        http_headers=http_response,
-    )
+    return LatinHeaders(status_line, response_headers_for_warc(exchange.response_headers),
+                        exchange.protocol)
+
+
+def build_exchange_records(builder: RecordBuilder, exchange: HttpExchange,
+                           original: Original | None = None,
+                           not_modified: bool = False) -> tuple[Any, Any]:
+    """Return (response or revisit, request) records; the request is WARC-Concurrent-To
+    the first. With ``original``, the response is a revisit record: of an identical
+    payload, or (``not_modified``) of a 304 answer to a conditional request."""
+    if original is None:
+        response = builder.create_warc_record(
+            exchange.url, "response", payload=BytesIO(exchange.body),
+            length=len(exchange.body), warc_headers_dict=_response_fields(exchange),
+            http_headers=_http_response(exchange))
+    else:
+        response = build_revisit(builder, exchange, original, not_modified)
+    return response, _request_record(builder, exchange, response)
+
+
+def build_revisit(builder: RecordBuilder, exchange: HttpExchange, original: Original,
+                  not_modified: bool) -> Any:
+    """A revisit record: the HTTP headers as received, no body, pointing at the original."""
+    fields = _response_fields(exchange)
+    fields["WARC-Refers-To"] = original.record_id
+    # The record holds the headers only: say so, as Heritrix and pywb expect.
+    fields["WARC-Truncated"] = "length"
+    record = builder.create_revisit_record(
+        exchange.url, digest=original.payload_digest, refers_to_uri=original.target_uri,
+        refers_to_date=original.date, http_headers=_http_response(exchange),
+        warc_headers_dict=fields)
+    if not_modified:
+        record.rec_headers.replace_header("WARC-Profile", REVISIT_NOT_MODIFIED)
+    else:
+        record.rec_headers.replace_header("WARC-Profile", REVISIT_IDENTICAL)
+    return record
+
+
+def _request_record(builder: RecordBuilder, exchange: HttpExchange, response: Any) -> Any:
     response_id = response.rec_headers.get_header("WARC-Record-ID")
+    date = warc_date(exchange.date)
 
     request_line = f"{exchange.method} {request_target(exchange.url)} {exchange.protocol}"
     http_request = LatinHeaders(request_line, list(exchange.request_headers), "")
     request_fields = {"WARC-Date": date, "WARC-Concurrent-To": response_id}
     if exchange.ip_address:
         request_fields["WARC-IP-Address"] = exchange.ip_address
-    request = builder.create_warc_record(
+    return builder.create_warc_record(
         exchange.url,
         "request",
         payload=BytesIO(exchange.request_body),
@@ -101,4 +150,3 @@ def build_exchange_records(builder: RecordBuilder, exchange: HttpExchange) -> tu
         warc_headers_dict=request_fields,
         http_headers=http_request,
     )
-    return response, request

@@ -11,7 +11,7 @@ from http import HTTPStatus
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import Request, Spider, signals
@@ -21,15 +21,17 @@ from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from scrapy.utils.defer import deferred_from_coro
 from twisted.python.failure import Failure
+from warcio.utils import Digester
 
 from archive.index import Capture
-from archive.payload import sha256_digest
-from archive.reader import decoded_body
-from archive.records import HttpExchange, build_exchange_records
+from archive.reader import StoredRecord
+from archive.records import HttpExchange, Original, build_exchange_records
+from archive.reindex import capture_of, provenance
 from archive.timeutil import utcnow, warc_date
 from archive.urls import normalize_url
 from archive.warcfile import RotatingWarcWriter, WarcWriteError
 from crawler import __version__
+from crawler.conditional import CONDITIONAL_META, RecaptureSettings
 from crawler.handlers import REASON_META
 from crawler.signals import fetch_failed
 from crawler.store import Store
@@ -95,6 +97,7 @@ class WarcArchiver:
         self.config = config
         self.stats = crawler.stats
         self.store = Store.open(config.home / "vigil.db")
+        self.recapture = RecaptureSettings.from_settings(crawler.settings)
         self.writer = RotatingWarcWriter(
             config.home / "warcs", self._warcinfo(crawler.settings),
             max_size=config.max_file_size,
@@ -140,45 +143,59 @@ class WarcArchiver:
             return
         try:
             exchange = self._exchange(response, request)
-            response_record, request_record = build_exchange_records(self.writer.builder,
-                                                                     exchange)
+            original, not_modified = self._original_for(exchange, request)
+            response_record, request_record = build_exchange_records(
+                self.writer.builder, exchange, original and original[1], not_modified)
             located = self.writer.write(response_record, request_record)[0]
         except (WarcWriteError, OSError) as exc:
             self._write_failed(exc)
             return
         self.stats.inc_value("archive/records_written", 2)
         self.stats.inc_value("archive/responses")
-        found_by = request.meta.get("vigil_found_by") or _unsolicited(response.url)
-        self.stats.inc_value(f"archive/found_by/{found_by}")
+        self.stats.inc_value(f"archive/found_by/{_found_by(request, response.url)}")
         self.stats.inc_value("archive/payload_bytes", len(exchange.body))
         if exchange.truncated:
             self.stats.inc_value(f"archive/truncated/{exchange.truncated}")
-        payload = decoded_body(exchange.body, _header_values(response, b"Content-Encoding"))
-        self._pending.append(Capture(
-            url=normalize_url(response.url),
-            timestamp=warc_date(exchange.date),
-            status=response.status,
-            content_type=_header(response, b"Content-Type"),
-            digest=sha256_digest(payload),
-            payload_digest=located.payload_digest,
-            warc=located.warc,
-            offset=located.offset,
-            length=located.length,
-            truncated=exchange.truncated,
-            size=len(payload),
-            record_id=located.record_id,
-            ip_address=exchange.ip_address,
-            target_uri=response.url,
-            found_by=found_by,
-            referrer=request.meta.get("vigil_referrer"),
-            source_id=request.meta.get("vigil_source"),
-            crawl_id=self.config.crawl_id,
-            location=_location(response),
-            via=_chain_start(request),
-            recheck=bool(request.meta.get("vigil_recheck")),
-        ))
+        if original is not None:
+            self.stats.inc_value("archive/revisits/" + ("not_modified" if not_modified
+                                                        else "identical"))
+        stored = StoredRecord(
+            rec_type=response_record.rec_type,
+            target_uri=exchange.url,
+            warc_headers=list(response_record.rec_headers.headers),
+            status=exchange.status,
+            http_headers=list(exchange.response_headers),
+            body=b"" if original is not None else exchange.body,
+        )
+        self._pending.append(capture_of(stored, located.warc, located.offset, located.length,
+                                        original[0] if original else None))
         if len(self._pending) >= self.config.index_batch:
             self._flush()
+
+    def _original_for(self, exchange: HttpExchange, request: Request,
+                      ) -> tuple[tuple[Capture, Original] | None, bool]:
+        """What a revisit record would point at: for a 304 to our conditional request, the
+        capture whose validators we sent; for a 2xx whose payload is the same as the last
+        one, that one. (None, False) when the response is written in full."""
+        if not self.recapture.dedup:
+            return None, False
+        conditional = request.meta.get(CONDITIONAL_META)
+        if exchange.status == 304 and conditional is not None:
+            found = self.store.captures.get(conditional)
+            return (self._as_original(found), True) if found else (None, False)
+        if not 200 <= exchange.status < 300 or exchange.truncated:
+            return None, False
+        last = self.store.captures.last_payload(exchange.url)
+        if last is None or last.payload_digest != payload_digest(exchange.body):
+            return None, False
+        return self._as_original(last), False
+
+    def _as_original(self, capture: Capture) -> tuple[Capture, Original]:
+        # Point at the record that holds the payload, never at another revisit.
+        first = self.store.captures.original(capture)
+        return first, Original(record_id=first.record_id or "", target_uri=first.target_uri
+                               or first.url, date=first.timestamp,
+                               payload_digest=first.payload_digest or "")
 
     def fetch_failed(self, request: Request, failure: Failure, spider: Spider) -> None:
         error = failure.value
@@ -247,6 +264,11 @@ class WarcArchiver:
             except ValueError:
                 reason = ""
         latency = float(request.meta.get("download_latency") or 0.0)
+        fields = provenance(
+            found_by=_found_by(request, response.url), referrer=request.meta.get(
+                "vigil_referrer"), source_id=request.meta.get("vigil_source"),
+            crawl_id=self.config.crawl_id, via=_chain_start(request),
+            recheck=bool(request.meta.get("vigil_recheck")))
         return HttpExchange(
             url=response.url,
             method=request.method,
@@ -260,6 +282,7 @@ class WarcArchiver:
             date=utcnow() - timedelta(seconds=latency),
             ip_address=str(response.ip_address) if response.ip_address else None,
             truncated=truncated,
+            provenance=fields,
         )
 
 
@@ -288,20 +311,15 @@ def _request_headers(request: Request) -> list[tuple[str, str]]:
     return host + sent
 
 
-def _header_values(response: Response, name: bytes) -> list[str]:
-    return [v.decode("latin-1") for v in response.headers.getlist(name)]
+def payload_digest(body: bytes) -> str:
+    """The WARC-Payload-Digest our writer gives this body."""
+    digester = Digester("sha256")
+    digester.update(body)
+    return str(digester)
 
 
-def _header(response: Response, name: bytes) -> str | None:
-    value = response.headers.get(name)
-    return value.decode("latin-1") if value else None
-
-
-def _location(response: Response) -> str | None:
-    value = response.headers.get(b"Location")
-    if not value or not 300 <= response.status < 400:
-        return None
-    return normalize_url(urljoin(response.url, value.decode("latin-1")))
+def _found_by(request: Request, url: str) -> str:
+    return str(request.meta.get("vigil_found_by") or _unsolicited(url))
 
 
 def _chain_start(request: Request) -> str | None:

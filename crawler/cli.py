@@ -248,12 +248,17 @@ def get(ctx: Context, url: str, at: str | None, any_status: bool, output: Path |
     store = ctx.store()
     try:
         capture = store.captures.closest(url, moment, any_status=any_status)
+        # A revisit serves the payload of the capture it refers to.
+        holder = store.captures.original(capture)
     except CaptureNotFound as exc:
         fail(str(exc), code=EXIT_NOT_FOUND)
     finally:
         store.close()
+    if holder.revisit:
+        fail(f"the capture of {iso_seconds(capture.moment)} is a revisit of a record that is "
+             "not in this archive", code=EXIT_NOT_FOUND)
     try:
-        payload = read_record(ctx.home.warc_dir, capture.warc, capture.offset).payload()
+        payload = read_record(ctx.home.warc_dir, holder.warc, holder.offset).payload()
     except RecordNotFound as exc:
         fail(str(exc), code=EXIT_NOT_FOUND)
     click.echo(f"capture of {iso_seconds(capture.moment)}, status {capture.status}", err=True)

@@ -42,6 +42,11 @@ DOWNLOAD_HANDLERS = {
     "http": "crawler.handlers.ReasonKeepingHTTP11DownloadHandler",
     "https": "crawler.handlers.ReasonKeepingHTTP11DownloadHandler",
 }
+DOWNLOADER_MIDDLEWARES = {
+    # After HttpCompressionMiddleware (590) in process_request, before it in
+    # process_response: a 304 is replaced by the archived, still-encoded original.
+    "crawler.conditional.ConditionalRequests": 600,
+}
 EXTENSIONS = {
     "crawler.archiving.WarcArchiver": 100,
     "crawler.progress.Progress": 500,
@@ -55,6 +60,12 @@ ARCHIVE_MAX_PAYLOAD = 100_000_000
 ARCHIVE_INDEX_BATCH = 50
 ARCHIVE_OPERATOR = ""
 ARCHIVE_DESCRIPTION = ""
+
+# -- recapture (crawler/conditional.py, crawler/archiving.py) -----------------------
+# An unchanged payload is written as a revisit record pointing at the last capture.
+RECAPTURE_DEDUP = True
+# Send If-None-Match / If-Modified-Since; a 304 is archived as a revisit.
+RECAPTURE_CONDITIONAL = True
 
 # -- progress (crawler/progress.py) ---------------------------------------------
 PROGRESS_ENABLED = False

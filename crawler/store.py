@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from archive.index import CaptureIndex
 from archive.timeutil import utcnow, warc_date
 from archive.urls import normalize_url
+from crawler.schedule import DEFAULT_EVERY, QuietHours, Schedule, format_interval
 
 
 def _m001_initial(db: Database) -> None:
@@ -93,8 +94,29 @@ def _m002_monitor(db: Database) -> None:
                                 pk="name")
 
 
+def _m003_recapture(db: Database) -> None:
+    sources = db.table("sources")
+    sources.add_column("every_seconds", int)
+    sources.add_column("cron", str)
+    sources.add_column("jitter_seconds", int, not_null_default=0)
+    sources.add_column("quiet_hours", str)
+    captures = db.table("captures")
+    # A revisit's original capture, and the status of the payload a capture resolves to
+    # (a 304 revisit serves its original's 200 payload).
+    captures.add_column("refers_to", int)
+    captures.add_column("payload_status", int)
+    db.execute("UPDATE captures SET payload_status = status")
+    captures.create_index(["url", "payload_status", "timestamp"])
+    captures.create_index(["warc", "offset"], unique=True)
+    captures.create_index(["record_id"])
+    # Validators for conditional requests on the next crawl.
+    captures.add_column("etag", str)
+    captures.add_column("last_modified", str)
+    db.table("crawls").add_column("log", str)
+
+
 # Append only: a home records how far it got in PRAGMA user_version.
-MIGRATIONS: list[Callable[[Database], None]] = [_m001_initial, _m002_monitor]
+MIGRATIONS: list[Callable[[Database], None]] = [_m001_initial, _m002_monitor, _m003_recapture]
 
 
 class SourceNotFound(LookupError):
@@ -131,9 +153,22 @@ class Source:
     remove_selectors: list[str]
     ignore_patterns: list[str]
     min_change: float
+    every_seconds: int | None
+    cron: str | None
+    jitter_seconds: int
+    quiet_hours: str | None
+
+    @property
+    def schedule(self) -> Schedule:
+        return Schedule(every=None if self.cron else self.every_seconds or DEFAULT_EVERY,
+                        cron=self.cron, jitter=self.jitter_seconds,
+                        quiet=QuietHours.parse(self.quiet_hours) if self.quiet_hours else None)
 
     def public(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["every"] = None if self.cron else format_interval(
+            self.every_seconds or DEFAULT_EVERY)
+        return data
 
 
 def default_name(url: str) -> str:
@@ -158,15 +193,17 @@ class Store:
     # -- sources ---------------------------------------------------------------
     def upsert_source(
         self, url: str, *, name: str | None, depth: int | None, ignore_robots: bool | None,
-        monitor: Mapping[str, Any] | None = None,
+        monitor: Mapping[str, Any] | None = None, schedule: Mapping[str, Any] | None = None,
     ) -> Source:
         """Register a URL, or update the given fields of an existing one (no duplicate).
-        ``monitor`` holds comparison options: selector and pattern lists, min_change."""
+        ``monitor`` holds comparison options: selector and pattern lists, min_change;
+        ``schedule`` the columns every_seconds, cron, jitter_seconds, quiet_hours."""
         key = normalize_url(url)
         now = warc_date(utcnow())
         existing = self._source_row(key)
         options = {k: v if isinstance(v, float) else json.dumps(list(v))
                    for k, v in (monitor or {}).items()}
+        options.update(schedule or {})
         if existing is None:
             row = {"url": key, "name": name or default_name(key),
                    "depth": 1 if depth is None else depth,
@@ -185,6 +222,18 @@ class Store:
         found = self._source_row(key)
         assert found is not None
         return _source(found)
+
+    def set_schedule(self, source: Source, schedule: Mapping[str, Any]) -> Source:
+        with self.db.conn:
+            self.db.table("sources").update(source.id, {**schedule,
+                                                        "updated_at": warc_date(utcnow())})
+        return _source(self.db.table("sources").get(source.id))
+
+    def last_capture(self, source: Source) -> str | None:
+        """When the source's own URL was last captured (stored timestamp form)."""
+        row = self.db.execute("SELECT MAX(timestamp) FROM captures WHERE source_id = ? AND "
+                              "found_by = 'seed'", [source.id]).fetchone()
+        return row[0] if row else None
 
     def _source_row(self, key: str) -> dict[str, Any] | None:
         return next(self.db.table("sources").rows_where("url = ?", [key]), None)
@@ -277,4 +326,7 @@ def _source(row: dict[str, Any]) -> Source:
                   updated_at=row["updated_at"], include_selectors=items("include_selectors"),
                   remove_selectors=items("remove_selectors"),
                   ignore_patterns=items("ignore_patterns"),
-                  min_change=float(row.get("min_change") or 0.0))
+                  min_change=float(row.get("min_change") or 0.0),
+                  every_seconds=row.get("every_seconds"), cron=row.get("cron"),
+                  jitter_seconds=row.get("jitter_seconds") or 0,
+                  quiet_hours=row.get("quiet_hours"))

@@ -57,6 +57,7 @@ class Monitor:
 
     # -- extracts, cached per capture and redone when the extractor changes ----------
     def extract_of(self, capture: dict[str, Any] | None, options: ExtractOptions) -> Extract | None:
+        capture = self._payload_holder(capture)
         if capture is None or not 200 <= capture["status"] < 300 or not _is_html(capture):
             return None
         cached = next(self.db.table("extracts").rows_where("capture_id = ?", [capture["id"]]),
@@ -96,6 +97,14 @@ class Monitor:
             new = self._run(crawl_id)
         return new
 
+    def _payload_holder(self, capture: dict[str, Any] | None) -> dict[str, Any] | None:
+        """A revisit (identical payload, or a 304) stands for the capture it refers to."""
+        seen = 0
+        while capture is not None and capture.get("revisit") and capture.get("refers_to") \
+                and seen < 10:
+            capture, seen = self._capture(capture["refers_to"]), seen + 1
+        return capture
+
     def _capture(self, capture_id: int | None) -> dict[str, Any] | None:
         if capture_id is None:
             return None
@@ -122,7 +131,7 @@ class Monitor:
             options = ExtractOptions() if cited or not source else source_options(source)
             final = row if row["kind"] == "capture" else None
             final_status = None
-            if final is not None and 300 <= row["status"] < 400:
+            if final is not None and 300 <= row["status"] < 400 and row["status"] != 304:
                 final = next(self.db.query(
                     "SELECT * FROM captures WHERE crawl_id = ? AND via = ? "
                     "ORDER BY timestamp DESC, id DESC LIMIT 1", [crawl_id, url]), None)
@@ -235,7 +244,8 @@ class Monitor:
                                 edit.details(), before=before)]
         # Files that are not HTML compare by digest; an HTML page with no article to
         # extract compares as nothing (its bytes change with every ad and timestamp).
-        if not _is_html(item.final) and not _is_html(before) and \
+        holders = self._payload_holder(before), self._payload_holder(item.final)
+        if not any(h is None or _is_html(h) for h in holders) and \
                 before["digest"] != item.final["digest"]:
             return [self._event("edited", item, "Edited: the file changed "
                                 f"({before['digest'][:19]}… → {item.final['digest'][:19]}…)",
@@ -261,7 +271,7 @@ class Monitor:
         if finding.verdict is not Verdict.FAILING:
             state.state = "ok"
             final = item.final
-            if final is not None and 200 <= final["status"] < 300:
+            if final is not None and 200 <= (final.get("payload_status") or final["status"]) < 300:
                 state.last_good = final["id"]
         return []
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from archive.payload import sha256_digest
 from archive.reader import read_record
 from crawler.replica import ARTICLES, SEED_PATH, _page, _seed, news_site, outside_site
 from crawler.siteserver import SiteServer
+from crawler.store import Store
 
 # Loopback sites are ours: switch politeness off, as the README shows.
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
@@ -58,7 +58,7 @@ class Vigil:
 
 def check_archive(home: Path) -> None:
     """Every WARC passes `warcio check`, none is left open, and every capture row points at
-    a response record for its URL whose decoded payload has the row's digest."""
+    a record of its URL whose payload (a revisit's original's) has the row's digest."""
     warcs = sorted((home / "warcs").glob("*.warc.gz*"))
     assert not [w for w in warcs if w.name.endswith(".open")], "a WARC was left open"
     for warc in warcs:
@@ -68,12 +68,23 @@ def check_archive(home: Path) -> None:
     db = home / "vigil.db"
     if not db.exists():
         return
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT target_uri, warc, offset, digest FROM captures").fetchall()
-    for uri, warc_name, offset, digest in rows:
-        record = read_record(home / "warcs", warc_name, offset)
-        assert record.rec_type == "response" and record.target_uri == uri
-        assert sha256_digest(record.payload()) == digest, uri
+    store = Store.open(db)
+    try:
+        captures = list(store.captures.all())
+        for capture in captures:
+            record = read_record(home / "warcs", capture.warc, capture.offset)
+            assert record.target_uri == capture.target_uri
+            if capture.revisit:
+                # A revisit serves its original's payload, which must be there too.
+                assert record.rec_type == "revisit"
+                holder = store.captures.original(capture)
+                assert not holder.revisit, f"revisit of {capture.url} resolves to nothing"
+                assert record.warc_header("WARC-Refers-To") == holder.record_id
+                record = read_record(home / "warcs", holder.warc, holder.offset)
+            assert record.rec_type == "response"
+            assert sha256_digest(record.payload()) == capture.digest, capture.url
+    finally:
+        store.close()
 
 
 @pytest.fixture

@@ -69,9 +69,11 @@ def test_a_body_that_is_not_what_its_coding_claims_is_an_error() -> None:
 
 
 def _capture(store: Store, url: str, moment: datetime, status: int = 200) -> None:
+    offset = int(moment.timestamp() * 1_000_000)  # a distinct place for each row
     store.captures.add([Capture(url=url, timestamp=warc_date(moment), status=status,
                                 content_type="text/html", digest=f"sha256:{moment:%H%M%S%f}",
-                                payload_digest=None, warc="w.warc.gz", offset=0, length=1)])
+                                payload_digest=None, warc="w.warc.gz", offset=offset,
+                                length=1)])
 
 
 @pytest.fixture

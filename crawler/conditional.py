@@ -1,0 +1,90 @@
+"""Recapture without re-downloading: conditional requests from the last capture's validators."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Headers, Response
+from scrapy.responsetypes import responsetypes
+from scrapy.settings import BaseSettings
+
+from archive.reader import RecordNotFound, read_record
+from crawler.store import Store
+
+log = logging.getLogger(__name__)
+
+CONDITIONAL_META = "vigil_conditional"  # id of the capture whose validators were sent
+# robots.txt and the not-found probe are always fetched in full.
+_UNCONDITIONAL = ("robots", "probe")
+
+
+@dataclass(frozen=True)
+class RecaptureSettings:
+    """The RECAPTURE_* settings, parsed once."""
+
+    dedup: bool  # write an unchanged payload as a revisit record
+    conditional: bool  # send If-None-Match / If-Modified-Since
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> RecaptureSettings:
+        return cls(dedup=settings.getbool("RECAPTURE_DEDUP"),
+                   conditional=settings.getbool("RECAPTURE_CONDITIONAL"))
+
+
+class ConditionalRequests:
+    """Adds validators from the last 2xx capture of a URL; when the server answers 304
+    (archived as a revisit by the archiver), hands the spider the archived response, so
+    link discovery works as if the page had been downloaded."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.store = Store.open(home / "vigil.db")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ConditionalRequests:
+        settings = RecaptureSettings.from_settings(crawler.settings)
+        home = crawler.settings.get("VIGIL_HOME")
+        if not (settings.conditional and settings.dedup) or not home:
+            raise NotConfigured
+        return cls(Path(home))
+
+    def process_request(self, request: Request, spider: Spider) -> None:
+        if request.method != "GET" or request.meta.get("vigil_found_by") in _UNCONDITIONAL \
+                or not request.meta.get("vigil_found_by"):
+            return
+        last = self.store.captures.last_payload(request.url)
+        if last is None or not (last.etag or last.last_modified):
+            return
+        if last.etag:
+            request.headers[b"If-None-Match"] = last.etag
+        if last.last_modified:
+            request.headers[b"If-Modified-Since"] = last.last_modified
+        request.meta[CONDITIONAL_META] = last.id
+
+    def process_response(self, request: Request, response: Response,
+                         spider: Spider) -> Response:
+        capture_id = request.meta.get(CONDITIONAL_META)
+        if response.status != 304 or capture_id is None:
+            return response
+        last = self.store.captures.get(capture_id)
+        original = self.store.captures.original(last) if last else None
+        if original is None:
+            return response
+        try:
+            stored = read_record(self.home / "warcs", original.warc, original.offset)
+        except RecordNotFound as exc:
+            log.warning("304 for %s but its capture cannot be read: %s", request.url, exc)
+            return response
+        headers = Headers()
+        for name, value in stored.http_headers:
+            headers.appendlist(name, value)
+        # The body as archived, still content-encoded: the decompression middleware,
+        # which runs after this one, decodes it as it would a fresh download.
+        kind = responsetypes.from_args(headers=headers, url=response.url, body=stored.body)
+        return response.replace(cls=kind, status=stored.status or 200, headers=headers,
+                                body=stored.body, flags=[*response.flags, "not_modified"])
