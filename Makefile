@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pywb pins packages that clash with ours (brotlipy shadows brotli), so it gets its own
+# environment; the tests replay our WARCs through it.
+PYWB_VENV := .venv-pywb
+PYWB_STAMP := $(PYWB_VENV)/.installed
 
 .PHONY: install demo test lint typecheck pytest clean
 
@@ -16,6 +20,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # demo-data is the demo's own scratch home: start it fresh so each run tells the same story.
+$(PYWB_STAMP):
+	test -x $(PYWB_VENV)/bin/python || $(PYTHON) -m venv $(PYWB_VENV)
+	$(PYWB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PYWB_VENV)/bin/python -m pip install --quiet 'pywb>=2.8,<3'
+	touch $(PYWB_STAMP)
+
 demo: install
 	rm -rf demo-data
 	$(BIN)/vigil --home demo-data demo
@@ -26,10 +36,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy crawler spiders archive monitor
 
-pytest: install
+pytest: install $(PYWB_STAMP)
 	$(BIN)/pytest -q -n 2
 
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) demo-data *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(PYWB_VENV) demo-data *.egg-info .mypy_cache .ruff_cache .pytest_cache

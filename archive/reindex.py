@@ -88,16 +88,21 @@ class Reindexer:
         self.index = index
         self.warc_dir = warc_dir
 
-    def run(self) -> ReindexReport:
-        files = sorted(p.name for p in self.warc_dir.glob("*.warc.gz"))
+    def run(self, names: list[str] | None = None) -> ReindexReport:
+        """Reindex every closed WARC file, or only ``names`` (the files a repair touched)."""
+        every = names is None
+        files = sorted(p.name for p in self.warc_dir.glob("*.warc.gz")) if every \
+            else sorted(n for n in names or [] if (self.warc_dir / n).exists())
         present: set[tuple[str, int]] = set()
         added = 0
         for name in files:
             offsets, new = self._index_file(name)
             present |= {(name, o) for o in offsets}
             added += new
-        dangling = [c.id for c in self.index.all() if (c.warc, c.offset) not in present
-                    and c.id is not None]
+        scope = set(names or []) if not every else None
+        dangling = [c.id for c in self.index.all() if c.id is not None
+                    and (scope is None or c.warc in scope)
+                    and (c.warc, c.offset) not in present]
         self.index.delete(dangling)
         if dangling:
             log.warning("removed %d index rows that pointed at no WARC record", len(dangling))

@@ -14,6 +14,16 @@ from archive.timeutil import InvalidDatetime, iso_seconds, parse_datetime
 from archive.urls import InvalidURL, validate_url
 from crawler import __version__
 from crawler.cli_monitor import changes, diff
+from crawler.cli_watch import (
+    crawls,
+    reindex,
+    schedule,
+    schedule_columns,
+    schedule_options,
+    source_json,
+    stats,
+    watch,
+)
 from crawler.cliutil import EXIT_NOT_FOUND, Context, emit_json, fail, pass_context
 from crawler.home import DEFAULT_HOME, ConfigError
 from crawler.progress import human_bytes
@@ -70,11 +80,13 @@ def _read_url_file(path: Path) -> list[str]:
               help="Ignore text matching this regex when comparing (repeatable).")
 @click.option("--min-change", type=click.FloatRange(0, 1), metavar="FRACTION",
               help="Fraction of the words that must change to count as an edit (default 0).")
+@schedule_options
 @click.option("--json", "as_json", is_flag=True, help="Print the sources as JSON.")
 @pass_context
 def add(ctx: Context, urls: tuple[str, ...], name: str | None, depth: int | None,
         ignore_robots: bool | None, from_file: Path | None, include: tuple[str, ...],
         remove: tuple[str, ...], ignore: tuple[str, ...], min_change: float | None,
+        every: str | None, cron: str | None, jitter: str | None, quiet_hours: str | None,
         as_json: bool) -> None:
     """Register source URLs; re-adding a URL updates it."""
     candidates = list(urls) + (_read_url_file(from_file) if from_file else [])
@@ -90,12 +102,14 @@ def add(ctx: Context, urls: tuple[str, ...], name: str | None, depth: int | None
                                          ("ignore_patterns", ignore)) if v}
     if min_change is not None:
         monitor_options["min_change"] = min_change
+    timing = schedule_columns(every, cron, jitter, quiet_hours)
     store = ctx.store()
     added = [store.upsert_source(u, name=name, depth=depth, ignore_robots=ignore_robots,
-                                 monitor=monitor_options) for u in checked]
+                                 monitor=monitor_options, schedule=timing) for u in checked]
+    shown = [source_json(store, s) for s in added]
     store.close()
     if as_json:
-        emit_json([s.public() for s in added])
+        emit_json(shown)
     else:
         for s in added:
             click.echo(f"{s.url}  name={s.name} depth={s.depth}"
@@ -109,15 +123,18 @@ def sources(ctx: Context, as_json: bool) -> None:
     """List registered sources."""
     store = ctx.store()
     rows = store.sources()
+    shown = [source_json(store, s) for s in rows]
     store.close()
     if as_json:
-        emit_json([s.public() for s in rows])
+        emit_json(shown)
         return
     if not rows:
         click.echo("no sources yet: vigil add URL", err=True)
-    for s in rows:
-        robots = " ignore-robots" if s.ignore_robots else ""
-        click.echo(f"{s.url}  name={s.name} depth={s.depth}{robots}")
+    for s in shown:
+        robots = " ignore-robots" if s["ignore_robots"] else ""
+        when = f"cron {s['cron']!r}" if s["cron"] else f"every {s['every']}"
+        click.echo(f"{s['url']}  name={s['name']} depth={s['depth']}{robots} {when}, "
+                   f"next {s['next_capture']}")
 
 
 @cli.command()
@@ -279,8 +296,8 @@ def demo(ctx: Context, no_crawl: bool) -> None:
     run_demo(ctx.home, ctx.store, serve_only=no_crawl)
 
 
-cli.add_command(changes)
-cli.add_command(diff)
+for command in (changes, diff, schedule, watch, crawls, stats, reindex):
+    cli.add_command(command)
 
 
 def main() -> None:

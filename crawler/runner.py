@@ -16,6 +16,7 @@ from scrapy.settings import Settings
 from archive.timeutil import iso_seconds, parse_stored
 from crawler import __version__
 from crawler.home import Home
+from crawler.maintenance import recover
 from crawler.monitoring import after_crawl, notifier_for
 from crawler.store import Source, Store
 from spiders.source import SourceSpider
@@ -119,6 +120,7 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
     """Capture ``sources`` now, then compare and alert; failures of single fetches are
     data, not errors."""
     notifier = notifier_for(home, store)
+    recover(home, store)  # a crash of an earlier crawl is closed before this one writes
     crawl_id = store.start_crawl([s.id for s in sources], os.getpid())
     settings = build_settings(home, overrides, crawl_id=crawl_id, progress=progress)
     process = CrawlerProcess(settings)

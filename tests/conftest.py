@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -54,6 +55,12 @@ class Vigil:
     @property
     def warcs(self) -> list[Path]:
         return sorted((self.home / "warcs").glob("*.warc.gz"))
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def check_archive(home: Path) -> None:
