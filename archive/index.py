@@ -47,6 +47,7 @@ class Capture:
     payload_status: int | None = None  # status of the payload this resolves to
     etag: str | None = None
     last_modified: str | None = None
+    member_sha256: str | None = None  # of the record's gzip member as written
     id: int | None = None
 
     @property
@@ -110,6 +111,13 @@ class CaptureIndex:
 
     def all(self) -> Iterator[Capture]:
         return self._query("1 ORDER BY id", [])
+
+    def at_offset(self, warc: str, offset: int) -> Capture | None:
+        return next(self._query("warc = ? AND offset = ?", [warc, offset]), None)
+
+    def ending_at(self, warc: str, offset: int) -> Capture | None:
+        """The capture whose record ends where ``offset`` begins (its request follows)."""
+        return next(self._query("warc = ? AND offset + length = ?", [warc, offset]), None)
 
     def offsets_in(self, warc: str) -> set[int]:
         return {r[0] for r in self.db.execute("SELECT offset FROM captures WHERE warc = ?",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -29,6 +30,22 @@ class RecordLocation:
     length: int
     record_id: str
     payload_digest: str | None
+    member_sha256: str  # of the record's gzip member, as written
+
+
+class _Hashing:
+    """Passes writes through to the file, hashing the bytes on their way to disk."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.out.write(data)
+
+    def flush(self) -> None:
+        self.out.flush()
 
 
 class _Sha256WARCWriter(WARCWriter):  # type: ignore[misc]
@@ -53,6 +70,7 @@ class RotatingWarcWriter:
         *,
         prefix: str = "vigil",
         max_size: int = 1 << 30,
+        on_close: Callable[[Path], None] | None = None,
     ) -> None:
         self.directory = directory
         self.prefix = prefix
@@ -65,6 +83,7 @@ class RotatingWarcWriter:
         self._writer = _Sha256WARCWriter(None, gzip=True, warc_version="1.1")
         self.closed_files: list[str] = []
         self.bytes_written = 0
+        self._on_close = on_close  # called with each closed file (to index it, say)
 
     @property
     def builder(self) -> WARCWriter:
@@ -92,6 +111,8 @@ class RotatingWarcWriter:
     def _append(self, record: Any) -> RecordLocation:
         assert self._file is not None and self._name is not None
         offset = self._file.tell()
+        hashing = _Hashing(self._file)
+        self._writer.out = hashing
         try:
             self._writer.write_record(record)
         except OSError as exc:
@@ -99,6 +120,8 @@ class RotatingWarcWriter:
             self._file.truncate(offset)
             self._file.seek(offset)
             raise WarcWriteError(f"cannot write to {self._name}: {exc}") from exc
+        finally:
+            self._writer.out = self._file
         end = self._file.tell()
         self.bytes_written += end - offset
         return RecordLocation(
@@ -107,6 +130,7 @@ class RotatingWarcWriter:
             length=end - offset,
             record_id=record.rec_headers.get_header("WARC-Record-ID"),
             payload_digest=record.rec_headers.get_header("WARC-Payload-Digest"),
+            member_sha256=hashing.digest.hexdigest(),
         )
 
     def write(self, *records: Any) -> list[RecordLocation]:
@@ -129,9 +153,12 @@ class RotatingWarcWriter:
             return
         self.sync()
         self._file.close()
-        os.replace(self.directory / (self._name + OPEN_SUFFIX), self.directory / self._name)
+        closed = self.directory / self._name
+        os.replace(self.directory / (self._name + OPEN_SUFFIX), closed)
         self.closed_files.append(self._name)
         self._file, self._name = None, None
+        if self._on_close is not None:
+            self._on_close(closed)
 
 
 def resolve_warc_path(directory: Path, name: str) -> Path:

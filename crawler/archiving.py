@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from http import HTTPStatus
 from importlib.metadata import version
@@ -23,6 +23,7 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.python.failure import Failure
 from warcio.utils import Digester
 
+from archive.cdxj import write_cdxj
 from archive.index import Capture
 from archive.reader import StoredRecord
 from archive.records import HttpExchange, Original, build_exchange_records
@@ -101,6 +102,7 @@ class WarcArchiver:
         self.writer = RotatingWarcWriter(
             config.home / "warcs", self._warcinfo(crawler.settings),
             max_size=config.max_file_size,
+            on_close=self._index_closed,
         )
         self._pending: list[Capture] = []
 
@@ -129,6 +131,9 @@ class WarcArchiver:
                 "ROBOTSTXT_OBEY") else "ignore",
             "wire-deviations": WIRE_DEVIATIONS,
         }
+
+    def _index_closed(self, warc: Path) -> None:
+        write_cdxj(warc, self.config.home / "indexes")
 
     # -- signals ---------------------------------------------------------------
     def bytes_received(self, data: bytes, request: Request, spider: Spider) -> None:
@@ -167,8 +172,9 @@ class WarcArchiver:
             http_headers=list(exchange.response_headers),
             body=b"" if original is not None else exchange.body,
         )
-        self._pending.append(capture_of(stored, located.warc, located.offset, located.length,
-                                        original[0] if original else None))
+        row = capture_of(stored, located.warc, located.offset, located.length,
+                         original[0] if original else None)
+        self._pending.append(replace(row, member_sha256=located.member_sha256))
         if len(self._pending) >= self.config.index_batch:
             self._flush()
 

@@ -13,6 +13,7 @@ from archive.reader import RecordNotFound, read_record
 from archive.timeutil import InvalidDatetime, iso_seconds, parse_datetime
 from archive.urls import InvalidURL, validate_url
 from crawler import __version__
+from crawler.cli_access import cite, export, serve, verify
 from crawler.cli_monitor import changes, diff
 from crawler.cli_watch import (
     crawls,
@@ -296,7 +297,8 @@ def demo(ctx: Context, no_crawl: bool) -> None:
     run_demo(ctx.home, ctx.store, serve_only=no_crawl)
 
 
-for command in (changes, diff, schedule, watch, crawls, stats, reindex):
+for command in (changes, diff, schedule, watch, crawls, stats, reindex, serve, export, verify,
+                cite):
     cli.add_command(command)
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from archive.signing import ensure_keys
+
 DEFAULT_HOME = "vigil-data"
 
 CONFIG_TEMPLATE = """\
@@ -69,6 +71,19 @@ class Home:
         return self.root / "vigil.toml"
 
     @property
+    def index_dir(self) -> Path:
+        """Sorted CDXJ indexes of the closed WARC files, for replay."""
+        return self.root / "indexes"
+
+    @property
+    def key_dir(self) -> Path:
+        return self.root / "keys"
+
+    @property
+    def manifest_dir(self) -> Path:
+        return self.root / "manifests"
+
+    @property
     def log_dir(self) -> Path:
         return self.root / "logs"
 
@@ -83,6 +98,7 @@ class Home:
         self.log_dir.mkdir(exist_ok=True)
         if not self.config_path.exists():
             self.config_path.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+        ensure_keys(self.key_dir)  # signs the manifests of closed WARC files
         return was_new
 
     def config(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import logging
 import os
 from dataclasses import dataclass
 
+from archive.cdxj import ensure_cdxj
 from archive.recovery import Repair, repair_open_files
 from archive.reindex import Reindexer, ReindexReport
 from crawler.home import Home
@@ -44,6 +45,7 @@ def recover(home: Home, store: Store) -> Recovery:
         log.warning("recovered the index: %d records added, %d rows removed",
                     reindexed.added, reindexed.removed)
     store.record_closed_warcs([r.name for r in repairs if not r.removed], None, home.warc_dir)
+    ensure_cdxj(home.warc_dir, home.index_dir)
     dead = [row["id"] for row in store.db.table("crawls").rows_where("status = 'running'")
             if not _alive(row["pid"])]
     with store.db.conn:

@@ -18,6 +18,7 @@ from crawler import __version__
 from crawler.home import Home
 from crawler.maintenance import recover
 from crawler.monitoring import after_crawl, notifier_for
+from crawler.provenance import record_capture
 from crawler.store import Source, Store
 from spiders.source import SourceSpider
 
@@ -144,6 +145,8 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
                        finish_reason=reason, stats=stats,
                        summary={"pages": pages, "bytes": fetched, "failures": failures,
                                 "warcs": warcs})
+    record_capture(home, store, crawl_id, {"pages": pages, "failures": failures,
+                                           "warcs": warcs})
     monitored = after_crawl(home, store, crawl_id, notifier)
     row = store.db.table("crawls").get(crawl_id)
     prefix = "archive/found_by/"

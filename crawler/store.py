@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from sqlite_utils import Database
 
 from archive.index import CaptureIndex
+from archive.signing import file_sha256
 from archive.timeutil import utcnow, warc_date
 from archive.urls import normalize_url
 from crawler.schedule import DEFAULT_EVERY, QuietHours, Schedule, format_interval
@@ -115,8 +116,25 @@ def _m003_recapture(db: Database) -> None:
     db.table("crawls").add_column("log", str)
 
 
+def _m004_fixity(db: Database) -> None:
+    # SHA-256 of each response record's gzip member as written: a flipped byte anywhere
+    # in it, even in the gzip header no CRC covers, names the record.
+    db.table("captures").add_column("member_sha256", str)
+    db.table("warcs").add_column("sha256", str)
+    db.table("custody").create(
+        {"id": int, "at": str, "action": str, "detail": str, "prev_hash": str, "hash": str},
+        pk="id", not_null={"at", "action", "detail", "prev_hash", "hash"},
+    )
+    # Append-only: the log refuses updates and deletes at the database level too.
+    db.execute("CREATE TRIGGER custody_no_update BEFORE UPDATE ON custody "
+               "BEGIN SELECT RAISE(ABORT, 'the custody log is append-only'); END")
+    db.execute("CREATE TRIGGER custody_no_delete BEFORE DELETE ON custody "
+               "BEGIN SELECT RAISE(ABORT, 'the custody log is append-only'); END")
+
+
 # Append only: a home records how far it got in PRAGMA user_version.
-MIGRATIONS: list[Callable[[Database], None]] = [_m001_initial, _m002_monitor, _m003_recapture]
+MIGRATIONS: list[Callable[[Database], None]] = [
+    _m001_initial, _m002_monitor, _m003_recapture, _m004_fixity]
 
 
 class SourceNotFound(LookupError):
@@ -305,7 +323,8 @@ class Store:
                             warc_dir: Path) -> None:
         now = warc_date(utcnow())
         rows = [{"name": n, "crawl_id": crawl_id, "closed_at": now,
-                 "size": (warc_dir / n).stat().st_size} for n in names]
+                 "size": (warc_dir / n).stat().st_size, "sha256": file_sha256(warc_dir / n)}
+                for n in names]
         if rows:
             with self.db.conn:
                 self.db.table("warcs").upsert_all(rows, pk="name")

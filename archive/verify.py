@@ -1,0 +1,185 @@
+"""Fixity: re-read every WARC record and every index row, and report each mismatch."""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
+from archive.index import Capture, CaptureIndex
+from archive.payload import sha256_digest
+from archive.reader import RecordNotFound, read_record
+
+_CHUNK = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    offset: int | None
+    url: str | None
+    problem: str
+
+
+@dataclass(frozen=True)
+class Member:
+    offset: int
+    length: int
+    data: bytes  # the decompressed record
+
+
+def _inflate_at(view: mmap.mmap, start: int) -> tuple[bytes, int]:
+    """Decompress the gzip member at ``start``: (record, member length). Raises zlib.error
+    or EOFError."""
+    inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+    out = bytearray()
+    cursor = start
+    while not inflater.eof:
+        if cursor >= len(view):
+            raise EOFError("the file ends inside a record")
+        chunk = view[cursor:cursor + _CHUNK]
+        out += inflater.decompress(chunk)
+        cursor += len(chunk) - len(inflater.unused_data)
+    return bytes(out), cursor - start
+
+
+def walk_members(path: Path, problems: list[Problem]) -> Iterator[Member]:
+    """Every gzip member of a WARC file. A corrupt member is reported once and skipped:
+    the walk resumes at the next member that decompresses to a WARC record."""
+    if path.stat().st_size == 0:
+        return
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0,
+                                                access=mmap.ACCESS_READ) as view:
+        position = 0
+        while position < len(view):
+            try:
+                data, length = _inflate_at(view, position)
+            except (zlib.error, EOFError) as exc:
+                kind, uri = _damaged_record(view, position)
+                problems.append(Problem(path.name, position, uri,
+                                        f"corrupt gzip member ({kind} record): {exc}"))
+                position = _resync(view, position + 1)
+                continue
+            yield Member(position, length, data)
+            position += length
+
+
+_FIELD = re.compile(rb"^(WARC-Type|WARC-Target-URI): *(\S+)", re.MULTILINE)
+
+
+def _damaged_record(view: mmap.mmap, start: int) -> tuple[str, str | None]:
+    """What a damaged member held, from the bytes that still decompress before the
+    damage: (record type, target URI)."""
+    inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+    out = bytearray()
+    for cursor in range(start, min(len(view), start + (1 << 16)), 64):
+        try:
+            out += inflater.decompress(view[cursor:cursor + 64])
+        except zlib.error:
+            break
+        if inflater.eof or len(out) > 4096:
+            break
+    fields = {m.group(1): m.group(2).decode("utf-8", "replace")
+              for m in _FIELD.finditer(bytes(out[:4096]))}
+    return fields.get(b"WARC-Type", "unreadable"), fields.get(b"WARC-Target-URI")
+
+
+def _resync(view: mmap.mmap, start: int) -> int:
+    candidate = view.find(_GZIP_MAGIC, start)
+    while candidate != -1:
+        try:
+            data, _ = _inflate_at(view, candidate)
+            if data.startswith(b"WARC/"):
+                return candidate
+        except (zlib.error, EOFError):
+            pass
+        candidate = view.find(_GZIP_MAGIC, candidate + 1)
+    return len(view)
+
+
+def check_records(path: Path) -> list[Problem]:
+    """Each record's block and payload digests against its own headers."""
+    problems: list[Problem] = []
+    for member in walk_members(path, problems):
+        try:
+            for record in ArchiveIterator(BytesIO(member.data), check_digests=True):
+                uri = record.rec_headers.get_header("WARC-Target-URI")
+                stream = record.content_stream()
+                while stream.read(_CHUNK):
+                    pass
+                if record.digest_checker.passed is False:
+                    for text in record.digest_checker.problems:
+                        problems.append(Problem(path.name, member.offset, uri, str(text)))
+        except (ArchiveLoadFailed, ValueError, OSError) as exc:
+            problems.append(Problem(path.name, member.offset, None,
+                                    f"not a readable WARC record: {exc}"))
+    return problems
+
+
+def check_capture(capture: Capture, index: CaptureIndex, warc_dir: Path) -> list[Problem]:
+    """One index row against the bytes it names."""
+    where = (capture.warc, capture.offset, capture.url)
+
+    def problem(text: str) -> list[Problem]:
+        return [Problem(*where, text)]
+
+    path = warc_dir / capture.warc
+    if not path.exists():
+        return problem("the WARC file the index names does not exist")
+    if capture.member_sha256:
+        with open(path, "rb") as handle:
+            handle.seek(capture.offset)
+            written = handle.read(capture.length)
+        if hashlib.sha256(written).hexdigest() != capture.member_sha256:
+            return problem("the record's bytes differ from what was written")
+    try:
+        record = read_record(warc_dir, capture.warc, capture.offset)
+    except (RecordNotFound, ArchiveLoadFailed, ValueError, zlib.error) as exc:
+        return problem(f"no readable record at this offset: {exc}")
+    if record.target_uri != (capture.target_uri or record.target_uri):
+        return problem(f"the record is of {record.target_uri}")
+    if record.warc_header("WARC-Payload-Digest") != capture.payload_digest:
+        return problem("WARC-Payload-Digest differs from the index")
+    holder = index.original(capture) if capture.revisit else capture
+    if capture.revisit:
+        if holder.revisit:
+            return problem("a revisit whose original is not in the archive")
+        try:
+            record = read_record(warc_dir, holder.warc, holder.offset)
+        except (RecordNotFound, ArchiveLoadFailed, ValueError, zlib.error) as exc:
+            return problem(f"its original cannot be read: {exc}")
+    if sha256_digest(record.payload()) != capture.digest:
+        return problem("the payload's SHA-256 differs from the index")
+    return []
+
+
+def _name_from_index(problem: Problem, index: CaptureIndex) -> Problem:
+    """A damaged record whose own header is unreadable is named by the index: the capture
+    at that offset, or the capture whose request record follows it there."""
+    if problem.url is not None or problem.offset is None:
+        return problem
+    capture, role = index.at_offset(problem.file, problem.offset), "response"
+    if capture is None:
+        capture, role = index.ending_at(problem.file, problem.offset), "request"
+    if capture is None:
+        return problem
+    return Problem(problem.file, problem.offset, capture.url,
+                   f"{problem.problem}; by the index, the {role} record of this URL")
+
+
+def verify_archive(index: CaptureIndex, warc_dir: Path) -> list[Problem]:
+    problems: list[Problem] = []
+    for path in sorted(warc_dir.glob("*.warc.gz")):
+        problems += [_name_from_index(p, index) for p in check_records(path)]
+    for capture in index.all():
+        problems += check_capture(capture, index, warc_dir)
+    return problems
