@@ -8,9 +8,10 @@ STAMP := $(VENV)/.installed
 PYWB_VENV := .venv-pywb
 PYWB_STAMP := $(PYWB_VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest clean
+.PHONY: install demo test lint typecheck pytest chromium clean
 
-install: $(STAMP)
+# vigil, and pywb in its own environment for `vigil serve`.
+install: $(STAMP) $(PYWB_STAMP)
 
 # Re-install only when the declared dependencies change.
 $(STAMP): pyproject.toml
@@ -19,13 +20,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# demo-data is the demo's own scratch home: start it fresh so each run tells the same story.
 $(PYWB_STAMP):
 	test -x $(PYWB_VENV)/bin/python || $(PYTHON) -m venv $(PYWB_VENV)
 	$(PYWB_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(PYWB_VENV)/bin/python -m pip install --quiet 'pywb>=2.8,<3'
 	touch $(PYWB_STAMP)
 
+# demo-data is the demo's own scratch home: start it fresh so each run tells the same story.
 demo: install
 	rm -rf demo-data
 	$(BIN)/vigil --home demo-data demo
@@ -36,7 +37,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy crawler spiders archive monitor
 
-pytest: install $(PYWB_STAMP)
+# Debian's Chromium, driven by Playwright, replays archived pages in the tests.
+chromium:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+pytest: install chromium
 	$(BIN)/pytest -q -n 2
 
 test: lint typecheck pytest

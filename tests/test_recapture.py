@@ -263,17 +263,20 @@ def test_kill_9_at_random_instants_never_leaves_a_corrupt_file_or_a_dangling_row
         command = [sys.executable, "-m", "crawler.cli", "--home", str(vigil.home), "crawl",
                    "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
                    "-s", "ARCHIVE_INDEX_BATCH=7"]
+        cut_mid_file = 0
         for _ in range(6):
             child = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-            time.sleep(chance.uniform(0.8, 3.0))
+            time.sleep(chance.uniform(1.0, 4.0))
             child.kill()
             child.wait()
+            # Each crawl's start repairs the last one's file: count the cuts as they happen.
+            cut_mid_file += bool(list((vigil.home / "warcs").glob("*.open")))
             for closed in vigil.warcs:  # closed files are valid at every instant
                 check = subprocess.run([sys.executable, "-m", "warcio.cli", "check",
                                         str(closed)], capture_output=True)
                 assert check.returncode == 0, closed.name
-        assert list((vigil.home / "warcs").glob("*.open")), "no crawl was cut mid-file"
+        assert cut_mid_file, "no kill landed while a file was being written"
         vigil.json("reindex")
     check_archive(vigil.home)
     crawls = vigil.json("crawls")
