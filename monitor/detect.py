@@ -36,6 +36,7 @@ class _Observed:
     final: dict[str, Any] | None  # the capture where its redirects ended
     cited: bool
     options: ExtractOptions
+    state: PageState
 
 
 def source_options(row: dict[str, Any]) -> ExtractOptions:
@@ -136,6 +137,7 @@ class Monitor:
                     "SELECT * FROM captures WHERE crawl_id = ? AND via = ? "
                     "ORDER BY timestamp DESC, id DESC LIMIT 1", [crawl_id, url]), None)
                 final_status = final["status"] if final else None
+            state = self.states.get(url)
             fetch = Fetch(
                 url=url,
                 status=row["status"] if row["kind"] == "capture" else None,
@@ -143,10 +145,22 @@ class Monitor:
                 location=row.get("location"),
                 final_url=final["url"] if final else None,
                 final_status=final_status,
-                extract=self.extract_of(final, options),
+                extract=self._extract_if_needed(final, state, options),
             )
-            observed.append(_Observed(fetch, row, final, cited, options))
+            observed.append(_Observed(fetch, row, final, cited, options, state))
         return observed
+
+    def _extract_if_needed(self, final: dict[str, Any] | None, state: PageState,
+                           options: ExtractOptions) -> Extract | None:
+        """Extraction is the monitor's cost: skip it when nothing can be learned from it.
+        A first capture has nothing to compare with, and a payload identical to the last
+        good one cannot have changed (the verdict on it stands). Either is extracted
+        later, and cached, if a comparison ever needs it."""
+        baseline = self._payload_holder(self._capture(state.last_good))
+        current = self._payload_holder(final)
+        if baseline is None or current is None or baseline["digest"] == current["digest"]:
+            return None
+        return self.extract_of(final, options)
 
     def _probes(self, crawl_id: int) -> dict[str, Extract]:
         probes = {}
@@ -163,8 +177,10 @@ class Monitor:
         probes = self._probes(crawl_id)
         findings = []
         for item in observed:
-            state = self.states.get(item.fetch.url)
-            previous = self.extract_of(self._capture(state.last_good), item.options)
+            state = item.state
+            previous = None
+            if item.fetch.extract is not None:  # only then is there something to compare
+                previous = self.extract_of(self._capture(state.last_good), item.options)
             finding = classify(item.fetch, previous, probes.get(site_key(item.fetch.url)))
             findings.append((item, state, finding))
         down_hosts, new = self._down_hosts(findings, crawl_id)
