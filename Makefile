@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYWB_VENV := .venv-pywb
 PYWB_STAMP := $(PYWB_VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest chromium clean
+.PHONY: install demo test lint typecheck pytest chromium bench bench-tools clean
 
 # vigil, and pywb in its own environment for `vigil serve`.
 install: $(STAMP) $(PYWB_STAMP)
@@ -46,5 +46,14 @@ pytest: install chromium
 
 test: lint typecheck pytest
 
+# Benchmarks, never part of `make test`: nginx serves the site, wrk measures its ceiling,
+# wget is the baseline to beat.
+bench-tools:
+	command -v nginx >/dev/null && command -v wrk >/dev/null && command -v wget >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq nginx-light wrk wget)
+
+bench: install bench-tools
+	$(BIN)/python -m bench.run
+
 clean:
-	rm -rf $(VENV) $(PYWB_VENV) demo-data *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(PYWB_VENV) demo-data bench/work *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -111,6 +112,8 @@ class CrawlSummary:
     events: list[dict[str, Any]] = field(default_factory=list)
     alerts_sent: int = 0
     alerts_failed: int = 0
+    cpu_seconds: float = 0.0  # of this process: capture, index and comparison
+    peak_rss_kb: int = 0
 
     def public(self) -> dict[str, Any]:
         return asdict(self)
@@ -168,6 +171,8 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
         events=[e.public() for e in monitored.events],
         alerts_sent=monitored.alerts.sent,
         alerts_failed=monitored.alerts.failed,
+        cpu_seconds=round(sum(os.times()[:2]), 3),
+        peak_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     )
 
 

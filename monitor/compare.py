@@ -86,17 +86,32 @@ def _changed_paragraphs(before: tuple[str, ...],
 
 def compare(before: Extract, after: Extract, min_change: float = 0.0) -> Edit | None:
     """The edit between two extracts, or None when the article's words are the same
-    (or changed by less than ``min_change``, a fraction of its words)."""
+    (or changed by less than ``min_change``, a fraction of its words).
+
+    Paragraphs are matched first (a few dozen hashable items), then words are diffed only
+    inside the paragraphs that changed: a word-level diff of a whole article is quadratic
+    and would cost more than capturing it."""
     if before.title == after.title and before.text.split() == after.text.split():
         return None
-    words_a = (before.title + " " + before.text).split()
-    words_b = (after.title + " " + after.text).split()
-    similarity = difflib.SequenceMatcher(None, words_a, words_b, autojunk=False).ratio()
+    changed = list(_changed_paragraphs(before.paragraphs, after.paragraphs))
+    title_a, title_b = before.title.split(), after.title.split()
+    removed = sum(len(r.split()) for p in changed for r in p.removed)
+    added = sum(len(r.split()) for p in changed for r in p.added)
+    if before.title != after.title:
+        t_removed, t_added = word_runs(before.title, after.title)
+        removed += sum(len(r.split()) for r in t_removed)
+        added += sum(len(r.split()) for r in t_added)
+    total_a = len(title_a) + before.words
+    total_b = len(title_b) + after.words
+    # difflib's ratio, 2M/T, with M the words kept.
+    kept = max(0, total_a - removed)
+    similarity = 2 * kept / (total_a + total_b) if total_a + total_b else 1.0
+    if not changed and before.title == after.title:
+        return None  # only re-wrapped
     if before.title == after.title and 1.0 - similarity < min_change:
         return None
     return Edit(similarity=round(similarity, 4), title_before=before.title,
-                title_after=after.title,
-                paragraphs=list(_changed_paragraphs(before.paragraphs, after.paragraphs)),
+                title_after=after.title, paragraphs=changed,
                 links_removed=[u for u in before.outlinks if u not in after.outlinks],
                 links_added=[u for u in after.outlinks if u not in before.outlinks])
 

@@ -1,0 +1,288 @@
+"""`make bench`: vigil against wget and a bare Scrapy spider on one nginx-served site.
+
+Every figure is the median of at least three runs with min and max; every comparison is a
+ratio taken within the same run. Results: bench/results/<time>.json and BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / "work"
+RESULTS = ROOT / "bench" / "results"
+VIGIL = [sys.executable, "-m", "crawler.cli"]
+FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
+        "-s", "CONCURRENT_REQUESTS=32", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=32",
+        "-s", "LOG_LEVEL=ERROR"]
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+PAGES = int(os.environ.get("BENCH_PAGES", "2000"))
+LARGE = int(os.environ.get("BENCH_LARGE_PAGES", "0"))  # 20000 for the RSS growth figure
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.2", 0))
+        return int(probe.getsockname()[1])
+
+
+class Nginx:
+    def __init__(self, site: Path) -> None:
+        self.port = free_port()
+        WORK.mkdir(parents=True, exist_ok=True)
+        conf = WORK / f"nginx-{self.port}.conf"
+        conf.write_text(f"""
+worker_processes 1; daemon off; pid {WORK}/nginx-{self.port}.pid;
+error_log {WORK}/nginx-error.log;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off; sendfile on; keepalive_requests 1000000;
+  types {{ text/html html; text/css css; image/jpeg jpg; }}
+  default_type application/octet-stream;
+  gzip on; gzip_types text/css;
+  server {{ listen 127.0.0.2:{self.port}; root {site}; etag on; }}
+}}""")
+        self.process = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(WORK)],
+                                        stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        self.base = f"http://127.0.0.2:{self.port}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def timed(command: list[str], **kwargs: Any) -> tuple[float, subprocess.CompletedProcess[str]]:
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    return time.perf_counter() - start, done
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
+            "max": round(max(values), 3), "runs": [round(v, 3) for v in values]}
+
+
+def run_wget(base: str) -> tuple[float, int]:
+    folder = Path(tempfile.mkdtemp(prefix="wget-", dir=WORK))
+    seconds, _ = timed(["wget", "-r", "-l", "inf", "-q", "-e", "robots=off", "-P", str(folder),
+                        f"--warc-file={folder}/wget", f"{base}/a/00000.html"])
+    pages = len(list(folder.rglob("a/*.html")))
+    shutil.rmtree(folder)
+    return seconds, pages
+
+
+def run_bare(base: str) -> tuple[float, int]:
+    seconds, done = timed([sys.executable, "-m", "scrapy", "runspider",
+                           str(ROOT / "bench" / "bare_spider.py"), "-a",
+                           f"start={base}/a/00000.html", *FAST], cwd=WORK)
+    match = re.search(r"pages=(\d+)", done.stderr)
+    if not match:
+        raise RuntimeError(f"the bare spider failed:\n{done.stderr[-2000:]}")
+    return seconds, int(match.group(1))
+
+
+def vigil(home: Path, *args: str) -> dict[str, Any]:
+    done = subprocess.run([*VIGIL, "--home", str(home), *args], capture_output=True,
+                          text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout) if done.stdout.strip() else {}
+    return result
+
+
+def run_vigil(base: str) -> tuple[float, int, dict[str, Any]]:
+    home = Path(tempfile.mkdtemp(prefix="vigil-", dir=WORK))
+    vigil(home, "add", f"{base}/a/00000.html", "--depth", "1000", "--ignore-robots", "--json")
+    seconds, done = timed([*VIGIL, "--home", str(home), "crawl", "--json", *FAST])
+    result = json.loads(done.stdout)
+    pages = result["found_by"].get("seed", 0) + result["found_by"].get("related", 0)
+    shutil.rmtree(home)
+    return seconds, pages, result
+
+
+def capture_figures(base: str) -> dict[str, Any]:
+    rows = []
+    for _ in range(RUNS):
+        wget_s, wget_pages = run_wget(base)
+        bare_s, bare_pages = run_bare(base)
+        vigil_s, vigil_pages, result = run_vigil(base)
+        rows.append({"wget": wget_pages / wget_s, "bare": bare_pages / bare_s,
+                     "vigil": vigil_pages / vigil_s, "vigil_pages": vigil_pages,
+                     "cpu_ms": 1000 * result["cpu_seconds"] / max(vigil_pages, 1),
+                     "rss_mb": result["peak_rss_kb"] / 1024})
+        print(f"  run: wget {rows[-1]['wget']:.0f}/s, bare {rows[-1]['bare']:.0f}/s, "
+              f"vigil {rows[-1]['vigil']:.0f}/s ({vigil_pages} pages)", file=sys.stderr)
+    return {
+        "wget_pages_per_s": summary([r["wget"] for r in rows]),
+        "bare_scrapy_pages_per_s": summary([r["bare"] for r in rows]),
+        "vigil_pages_per_s": summary([r["vigil"] for r in rows]),
+        "vigil_vs_bare_scrapy": summary([r["vigil"] / r["bare"] for r in rows]),
+        "vigil_vs_wget": summary([r["vigil"] / r["wget"] for r in rows]),
+        "cpu_ms_per_page": summary([r["cpu_ms"] for r in rows]),
+        "peak_rss_mb": summary([r["rss_mb"] for r in rows]),
+        "pages": rows[0]["vigil_pages"],
+    }
+
+
+def server_ceiling(base: str) -> float:
+    done = subprocess.run(["wrk", "-t2", "-c32", "-d4s", f"{base}/a/00001.html"],
+                          capture_output=True, text=True, check=True)
+    match = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
+    return float(match.group(1)) if match else 0.0
+
+
+def monitor_pairs_per_second(site: Path) -> dict[str, float]:
+    sys.path.insert(0, str(ROOT))
+    from monitor.compare import compare
+    from monitor.extract import extract
+
+    pages = sorted((site / "a").glob("*.html"))[:300]
+    pairs = [(p.read_bytes(), p.read_bytes().replace(b"council", b"committee", 1))
+             for p in pages]
+    rates = []
+    for _ in range(RUNS):
+        start = time.process_time()
+        for old, new in pairs:
+            a, b = extract(old, "http://bench/"), extract(new, "http://bench/")
+            if a is not None and b is not None:
+                compare(a, b)
+        rates.append(len(pairs) / (time.process_time() - start))
+    return summary(rates)
+
+
+def lookup_p95_ms() -> dict[str, float]:
+    sys.path.insert(0, str(ROOT))
+    from archive.timeutil import warc_date
+    from crawler.store import Store
+
+    db_path = WORK / "lookup.db"
+    if not db_path.exists():
+        store = Store.open(db_path)
+        start = datetime(2020, 1, 1, tzinfo=UTC)
+        rows = ((f"http://example.org/{u}", warc_date(start + timedelta(hours=c * 24 + u % 24)),
+                 200, 200, "w.warc.gz", u * 1000 + c, 1, 0)
+                for u in range(10_000) for c in range(100))
+        with store.db.conn:
+            store.db.conn.executemany(
+                "INSERT INTO captures (url, timestamp, status, payload_status, warc, offset, "
+                "length, revisit) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        store.close()
+    store = Store.open(db_path)
+    rng = random.Random(5)
+    base = datetime(2020, 1, 1, tzinfo=UTC)
+    runs = []
+    for _ in range(RUNS):
+        timings = []
+        for _ in range(2000):
+            url = f"http://example.org/{rng.randrange(10_000)}"
+            at = base + timedelta(minutes=rng.randrange(100 * 24 * 60))
+            start = time.perf_counter()
+            store.captures.closest(url, at)
+            timings.append((time.perf_counter() - start) * 1000)
+        runs.append(statistics.quantiles(timings, n=20)[18])
+    count = store.db.execute("SELECT COUNT(*) FROM captures").fetchone()[0]
+    store.close()
+    return {**summary(runs), "captures": count}
+
+
+def dedup_figures(base: str) -> dict[str, Any]:
+    home = Path(tempfile.mkdtemp(prefix="dedup-", dir=WORK))
+    vigil(home, "add", f"{base}/a/00000.html", "--depth", "2", "--ignore-robots", "--json")
+    first = vigil(home, "crawl", "--json", *FAST)
+    after_first = vigil(home, "stats", "--json")["bytes_on_disk"]
+    fetched = []
+    for _ in range(10):
+        fetched.append(vigil(home, "crawl", "--json", *FAST)["bytes"])
+    after = vigil(home, "stats", "--json")
+    shutil.rmtree(home)
+    return {"pages": first["pages"],
+            "disk_ratio_after_10_recaptures": round(after["bytes_on_disk"] / after_first, 3),
+            "fetched_ratio_per_recapture": summary([f / first["bytes"] for f in fetched]),
+            "revisits": after["revisits"]}
+
+
+def versions() -> dict[str, str]:
+    def first_line(command: list[str]) -> str:
+        try:
+            done = subprocess.run(command, capture_output=True, text=True)
+            return (done.stdout or done.stderr).strip().splitlines()[0]
+        except (OSError, IndexError):
+            return "unknown"
+    import scrapy
+    import warcio  # noqa: F401
+
+    return {"python": platform.python_version(), "scrapy": scrapy.__version__,
+            "wget": first_line(["wget", "--version"]), "nginx": first_line(["nginx", "-v"]),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+                       f"{platform.platform()}"}
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    from bench.site import generate
+
+    site = WORK / f"site-{PAGES}"
+    if not (site / "a" / f"{PAGES - 1:05d}.html").exists():
+        print(f"generating {PAGES} pages …", file=sys.stderr)
+        generate(site, PAGES)
+    server = Nginx(site)
+    figures: dict[str, Any] = {}
+    try:
+        steps: list[tuple[str, Callable[[], Any]]] = [
+            ("server_ceiling_requests_per_s", lambda: server_ceiling(server.base)),
+            ("capture", lambda: capture_figures(server.base)),
+            ("monitor_pairs_per_s_one_core", lambda: monitor_pairs_per_second(site)),
+            ("lookup_p95_ms_1m_captures", lookup_p95_ms),
+        ]
+        for name, step in steps:
+            print(f"{name} …", file=sys.stderr)
+            figures[name] = step()
+    finally:
+        server.stop()
+    small = WORK / "site-200"
+    if not (small / "a" / "00199.html").exists():
+        generate(small, 200)
+    small_server = Nginx(small)
+    try:
+        print("dedup …", file=sys.stderr)
+        figures["dedup"] = dedup_figures(small_server.base)
+    finally:
+        small_server.stop()
+    if LARGE:
+        big = WORK / f"site-{LARGE}"
+        if not (big / "a" / f"{LARGE - 1:05d}.html").exists():
+            generate(big, LARGE)
+        big_server = Nginx(big)
+        try:
+            rss = [run_vigil(big_server.base)[2]["peak_rss_kb"] / 1024 for _ in range(RUNS)]
+            figures["peak_rss_mb_large"] = {**summary(rss), "pages": LARGE}
+        finally:
+            big_server.stop()
+    result = {"when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "pages": PAGES,
+              "runs": RUNS, "versions": versions(), "figures": figures,
+              "command": "make bench"}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{result['when'].replace(':', '')}.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    from bench.report import write_report
+
+    write_report(result, ROOT / "BENCHMARKS.md")
+
+
+if __name__ == "__main__":
+    main()
