@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import resource
 import subprocess
@@ -128,6 +129,9 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
     crawl_id = store.start_crawl([s.id for s in sources], os.getpid())
     settings = build_settings(home, overrides, crawl_id=crawl_id, progress=progress)
     process = CrawlerProcess(settings)
+    # Scrapy filters by LOG_LEVEL in its handler, after every debug record is built:
+    # at one "Crawled (200)" line per response, that is real time on a large crawl.
+    logging.getLogger().setLevel(settings.get("LOG_LEVEL"))
     crawler = process.create_crawler(SourceSpider)
     process.crawl(crawler, sources=[{"id": s.id, "url": s.url, "depth": s.depth,
                                      "ignore_robots": s.ignore_robots,
