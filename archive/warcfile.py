@@ -34,14 +34,18 @@ class RecordLocation:
 
 
 class _Hashing:
-    """Passes writes through to the file, hashing the bytes on their way to disk."""
+    """Passes writes through to the file, hashing the bytes on their way to disk: the
+    record's own hash, and the running hash of the whole file."""
 
-    def __init__(self, out: IO[bytes]) -> None:
+    def __init__(self, out: IO[bytes], whole: Any) -> None:
         self.out = out
         self.digest = hashlib.sha256()
+        self.whole = whole
 
     def write(self, data: bytes) -> int:
         self.digest.update(data)
+        if self.whole is not None:
+            self.whole.update(data)
         return self.out.write(data)
 
     def flush(self) -> None:
@@ -82,6 +86,9 @@ class RotatingWarcWriter:
         self._name: str | None = None
         self._writer = _Sha256WARCWriter(None, gzip=True, warc_version="1.1")
         self.closed_files: list[str] = []
+        # SHA-256 of each closed file, hashed as written (None if a write was cut back).
+        self.closed_sha256: dict[str, str] = {}
+        self._whole: Any = None
         self.bytes_written = 0
         self._on_close = on_close  # called with each closed file (to index it, say)
 
@@ -104,6 +111,7 @@ class RotatingWarcWriter:
         except OSError as exc:
             raise WarcWriteError(f"cannot create WARC file {name}: {exc}") from exc
         self._file, self._name = handle, name
+        self._whole = hashlib.sha256()
         self._writer.out = handle
         info = self._writer.create_warcinfo_record(name, self._warcinfo)
         self._append(info)
@@ -111,14 +119,16 @@ class RotatingWarcWriter:
     def _append(self, record: Any) -> RecordLocation:
         assert self._file is not None and self._name is not None
         offset = self._file.tell()
-        hashing = _Hashing(self._file)
+        hashing = _Hashing(self._file, self._whole)
         self._writer.out = hashing
         try:
             self._writer.write_record(record)
         except OSError as exc:
-            # Cut the partial member so the file still ends on a record boundary.
+            # Cut the partial member so the file still ends on a record boundary; the
+            # running hash no longer describes it.
             self._file.truncate(offset)
             self._file.seek(offset)
+            self._whole = None
             raise WarcWriteError(f"cannot write to {self._name}: {exc}") from exc
         finally:
             self._writer.out = self._file
@@ -156,6 +166,8 @@ class RotatingWarcWriter:
         closed = self.directory / self._name
         os.replace(self.directory / (self._name + OPEN_SUFFIX), closed)
         self.closed_files.append(self._name)
+        if self._whole is not None:
+            self.closed_sha256[self._name] = self._whole.hexdigest()
         self._file, self._name = None, None
         if self._on_close is not None:
             self._on_close(closed)

@@ -234,7 +234,7 @@ class WarcArchiver:
         except (WarcWriteError, OSError) as exc:
             self._write_failed(exc)
         self.store.record_closed_warcs(self.writer.closed_files, self.config.crawl_id,
-                                       self.config.home / "warcs")
+                                       self.config.home / "warcs", self.writer.closed_sha256)
         self.stats.set_value("archive/warc_files", len(self.writer.closed_files))
         self.stats.set_value("archive/warc_names", list(self.writer.closed_files))
         self.stats.set_value("archive/warc_bytes", self.writer.bytes_written)

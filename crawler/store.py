@@ -319,12 +319,14 @@ class Store:
         return list(self.db.table("failures").rows_where(
             "url = ?", [normalize_url(url)], order_by="timestamp, id"))
 
-    def record_closed_warcs(self, names: list[str], crawl_id: int | None,
-                            warc_dir: Path) -> None:
+    def record_closed_warcs(self, names: list[str], crawl_id: int | None, warc_dir: Path,
+                            hashes: Mapping[str, str] | None = None) -> None:
+        """Note closed files with their SHA-256 (as hashed when written, else read back)."""
         now = warc_date(utcnow())
+        known = hashes or {}
         rows = [{"name": n, "crawl_id": crawl_id, "closed_at": now,
-                 "size": (warc_dir / n).stat().st_size, "sha256": file_sha256(warc_dir / n)}
-                for n in names]
+                 "size": (warc_dir / n).stat().st_size,
+                 "sha256": known.get(n) or file_sha256(warc_dir / n)} for n in names]
         if rows:
             with self.db.conn:
                 self.db.table("warcs").upsert_all(rows, pk="name")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import random
 import subprocess
 import sys
@@ -146,6 +147,7 @@ def test_files_rotate_at_their_size_each_valid_and_opening_with_warcinfo(tmp_pat
         assert result.returncode == 0, result.stdout
         with open(path, "rb") as handle:
             assert next(iter(ArchiveIterator(handle))).rec_type == "warcinfo"
+        assert writer.closed_sha256[name] == hashlib.sha256(path.read_bytes()).hexdigest()
     for n, located in enumerate(locations):
         record = read_record(tmp_path, located.warc, located.offset)
         assert record.payload() == random.Random(n).randbytes(50_000)
