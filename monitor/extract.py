@@ -11,9 +11,9 @@ from importlib.metadata import version
 
 import lxml.html
 import trafilatura
-from trafilatura.utils import load_html
 from lxml import etree
 from lxml.cssselect import CSSSelector, SelectorError
+from trafilatura.utils import load_html
 
 log = logging.getLogger(__name__)
 
