@@ -12,6 +12,7 @@ from archive.payload import sha256_digest
 from archive.reader import StoredRecord, read_record
 from archive.recovery import complete_members
 from archive.urls import normalize_url
+from archive.warcfile import OPEN_SUFFIX
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,11 @@ class Reindexer:
             present |= {(name, o) for o in offsets}
             added += new
         scope = set(names or []) if not every else None
+        # A file still being written (.open) belongs to a running crawl: its rows stand.
+        writing = {p.name.removesuffix(OPEN_SUFFIX) for p in self.warc_dir.glob(
+            f"*.warc.gz{OPEN_SUFFIX}")}
         dangling = [c.id for c in self.index.all() if c.id is not None
-                    and (scope is None or c.warc in scope)
+                    and (scope is None or c.warc in scope) and c.warc not in writing
                     and (c.warc, c.offset) not in present]
         self.index.delete(dangling)
         if dangling:

@@ -85,6 +85,10 @@ class ConditionalRequests:
             headers.appendlist(name, value)
         # The body as archived, still content-encoded: the decompression middleware,
         # which runs after this one, decodes it as it would a fresh download.
+        # A new object of the archived page's class: replace() would carry attributes of
+        # the 304's class (a TextResponse's encoding) into, say, an image response.
         kind = responsetypes.from_args(headers=headers, url=response.url, body=stored.body)
-        return response.replace(cls=kind, status=stored.status or 200, headers=headers,
-                                body=stored.body, flags=[*response.flags, "not_modified"])
+        return kind(url=response.url, status=stored.status or 200, headers=headers,
+                    body=stored.body, flags=[*response.flags, "not_modified"],
+                    request=request, protocol=response.protocol,
+                    ip_address=response.ip_address)

@@ -22,7 +22,7 @@ class Recovery:
     interrupted: list[int]  # crawls whose process died
 
 
-def _alive(pid: int | None) -> bool:
+def pid_alive(pid: int | None) -> bool:
     if not pid:
         return False
     try:
@@ -47,7 +47,7 @@ def recover(home: Home, store: Store) -> Recovery:
     store.record_closed_warcs([r.name for r in repairs if not r.removed], None, home.warc_dir)
     ensure_cdxj(home.warc_dir, home.index_dir)
     dead = [row["id"] for row in store.db.table("crawls").rows_where("status = 'running'")
-            if not _alive(row["pid"])]
+            if not pid_alive(row["pid"])]
     with store.db.conn:
         for crawl_id in dead:
             store.db.table("crawls").update(crawl_id, {"status": "interrupted"})

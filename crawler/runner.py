@@ -140,6 +140,8 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
     stats: dict[str, Any] = crawler.stats.get_stats() if crawler.stats else {}
     reason = str(stats.get("finish_reason", "unknown"))
     failed = stats.get("archive/write_errors", 0) > 0 or reason not in ("finished",)
+    # Stopped by a signal (vigil watch stopping, Ctrl-C): not a failure of the crawl.
+    status = "interrupted" if reason == "shutdown" else "failed" if failed else "finished"
     names = list(stats.get("archive/warc_names", []))
     http_errors = sum(v for k, v in stats.items()
                       if k.startswith("downloader/response_status_count/")
@@ -148,7 +150,7 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
     fetched = int(stats.get("archive/payload_bytes", 0))
     failures = int(stats.get("crawl/failures", 0))
     warcs = [f"warcs/{n}" for n in names]
-    store.finish_crawl(crawl_id, status="failed" if failed else "finished",
+    store.finish_crawl(crawl_id, status=status,
                        finish_reason=reason, stats=stats,
                        summary={"pages": pages, "bytes": fetched, "failures": failures,
                                 "warcs": warcs})
@@ -159,7 +161,7 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
     prefix = "archive/found_by/"
     return CrawlSummary(
         crawl_id=crawl_id,
-        status="failed" if failed else "finished",
+        status=status,
         finish_reason=reason,
         started_at=iso_seconds(parse_stored(row["started_at"])),
         ended_at=iso_seconds(parse_stored(row["ended_at"])),

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from apscheduler.triggers.cron import CronTrigger
 
 DEFAULT_EVERY = 86400  # a day
+MAX_EVERY = 3650 * 86400  # ten years: beyond that a schedule is a typo
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -24,7 +25,10 @@ def parse_interval(text: str) -> int:
     if not match or int(match.group(1)) == 0:
         raise ScheduleError(f"invalid interval {text!r}: use a number and s, m, h or d "
                             "(90s, 15m, 6h, 1d)")
-    return int(match.group(1)) * _UNITS[match.group(2).lower()]
+    seconds = int(match.group(1)) * _UNITS[match.group(2).lower()]
+    if seconds > MAX_EVERY:
+        raise ScheduleError(f"invalid interval {text!r}: at most 3650d")
+    return seconds
 
 
 def format_interval(seconds: int) -> str:
@@ -37,9 +41,12 @@ def format_interval(seconds: int) -> str:
 def cron_trigger(expression: str) -> CronTrigger:
     """A five-field crontab expression, in UTC."""
     try:
-        return CronTrigger.from_crontab(expression, timezone=UTC)
+        trigger = CronTrigger.from_crontab(expression, timezone=UTC)
     except ValueError as exc:
         raise ScheduleError(f"invalid cron expression {expression!r}: {exc}") from exc
+    if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+        raise ScheduleError(f"invalid cron expression {expression!r}: it never fires")
+    return trigger
 
 
 @dataclass(frozen=True)
@@ -87,11 +94,11 @@ class Schedule:
 
     def next_after(self, last: datetime | None, now: datetime) -> datetime:
         """When the next capture is due (before jitter): a source never captured is due now."""
-        if self.cron:
-            due = cron_trigger(self.cron).get_next_fire_time(None, last or now)
-            assert due is not None
-        elif last is None:
+        if last is None:
             due = now
+        elif self.cron:
+            found = cron_trigger(self.cron).get_next_fire_time(None, last)
+            due = found if found is not None else now
         else:
             due = last + timedelta(seconds=self.every or DEFAULT_EVERY)
         return self.quiet.after(due) if self.quiet else due

@@ -31,7 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from archive.timeutil import parse_stored, utcnow
 from crawler.home import Home
-from crawler.maintenance import recover
+from crawler.maintenance import pid_alive, recover
 from crawler.schedule import DEFAULT_EVERY
 from crawler.store import Source, Store
 
@@ -121,6 +121,12 @@ class Watcher:
             store.close()
         if source is None:
             return
+        if self._crawling_elsewhere(source.id):
+            # A crawl of this source outlived an earlier watcher (killed with -9): two
+            # crawls of one source never overlap.
+            self.say(f"{source.url}: a crawl started by an earlier watcher is still "
+                     "running; this run is skipped")
+            return
         quiet = source.schedule.quiet
         if quiet and quiet.contains(utcnow()):
             self.say(f"{source.url}: quiet hours ({quiet}), skipped")
@@ -149,6 +155,17 @@ class Watcher:
             with self._lock:
                 self._children.pop(child.pid, None)
         self._report(source, code, out, log_path)
+
+    def _crawling_elsewhere(self, source_id: int) -> bool:
+        store = Store.open(self.home.db_path)
+        try:
+            running = list(store.db.table("crawls").rows_where("status = 'running'"))
+        finally:
+            store.close()
+        with self._lock:
+            mine = set(self._children)
+        return any(source_id in json.loads(row["sources"] or "[]") and row["pid"] not in mine
+                   and pid_alive(row["pid"]) for row in running)
 
     def _report(self, source: Source, code: int, out: bytes, log_path: Path) -> None:
         try:
@@ -200,12 +217,13 @@ class Watcher:
     def stop(self) -> int:
         self.say("stopping: no new crawls; waiting for the crawls in flight "
                  f"(up to {self.settings.grace:.0f} s, Ctrl-C again to stop them now)")
-        self.scheduler.pause()
+        # Shut the scheduler down first: its threads finish the crawls they run, and it
+        # cannot try to submit another job to an executor that is gone.
+        self.scheduler.shutdown(wait=False)
         deadline = time.monotonic() + self.settings.grace
         while self._running() and time.monotonic() < deadline and not self.forced.is_set():
             time.sleep(0.2)
         self._stop_children()
-        self.scheduler.shutdown(wait=False)
         self.say("stopped")
         return 0
 

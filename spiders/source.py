@@ -15,6 +15,14 @@ from crawler.signals import fetch_failed
 from spiders.links import css_urls, parse_html
 
 SEED, RELATED, CITED, REQUISITE, PROBE = "seed", "related", "cited", "requisite", "probe"
+# What a request passes on to the requests it leads to. Everything else in meta belongs
+# to one response (its truncation, its conditional request, its byte count, its redirects).
+INHERITED = ("vigil_source", "vigil_found_by", "vigil_depth", "vigil_max_depth",
+             "vigil_sites", "dont_obey_robotstxt")
+
+
+def inherited(meta: dict[str, Any]) -> dict[str, Any]:
+    return {k: meta[k] for k in INHERITED if k in meta}
 
 
 class SourceSpider(scrapy.Spider):
@@ -55,10 +63,9 @@ class SourceSpider(scrapy.Spider):
             if normalize_url(page["url"]) in linked:
                 continue
             cited = page["found_by"] == CITED
-            recheck = {**meta, "vigil_found_by": page["found_by"],
+            recheck = {**inherited(meta), "vigil_found_by": page["found_by"],
                        "vigil_depth": meta["vigil_max_depth"],
                        "vigil_referrer": page["referrer"], "vigil_recheck": True}
-            recheck.pop("vigil_known")
             yield scrapy.Request(page["url"], callback=self.parse_cited if cited
                                  else self.parse_page, errback=self.failed, meta=recheck)
 
@@ -68,18 +75,15 @@ class SourceSpider(scrapy.Spider):
         parent = url.split("?")[0].rstrip("/").rsplit("/", 1)[0]
         probe = f"{parent}/vigil-probe-{secrets.token_hex(6)}/"
         return scrapy.Request(probe, callback=self.parse_probe, errback=self.failed,
-                              meta={**meta, "vigil_found_by": PROBE})
+                              meta={**inherited(meta), "vigil_found_by": PROBE})
 
     def parse_probe(self, response: Response) -> None:
         """The probe's answer is only kept for comparison."""
 
     def _follow(self, response: Response, url: str, found_by: str, callback: Any,
                 **extra: Any) -> scrapy.Request:
-        meta = {k: v for k, v in response.meta.items()
-                if k.startswith("vigil_") or k == "dont_obey_robotstxt"}
+        meta = inherited(response.meta)
         meta.update(extra, vigil_found_by=found_by, vigil_referrer=response.url)
-        meta.pop("vigil_recheck", None)  # what a page links to is found by a link
-        meta.pop("vigil_known", None)
         return scrapy.Request(url, callback=callback, errback=self.failed, meta=meta,
                               headers={"Referer": response.url})
 

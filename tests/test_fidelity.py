@@ -108,6 +108,10 @@ def awkward_routes() -> dict[str, Route]:
         "/big.bin": Resource(BIG, content_type="application/octet-stream"),
         "/cut-short": cut_short,
         "/doc": Resource(b"<p>document</p>"),
+        # A page over the cap whose link comes early: what it leads to is not cut.
+        "/big-page": Resource(b"<html><body><article><img src='/after-big'><p>" +
+                              b"long " * 40_000 + b"</p></article></body></html>"),
+        "/after-big": Resource(b"a small image", content_type="image/png"),
         "/private/leak": Resource(b"<p>leaked</p>"),
         "/reset": reset,
         "/slow": slow,
@@ -139,7 +143,7 @@ def crawled(tmp_path_factory: pytest.TempPathFactory, site: SiteServer) -> Itera
     site.routes["/article"] = Resource(ARTICLE.format(
         links=f'<a href="{dead}">dead</a> ' + "".join(
             f'<a href="{p}">x</a>' for p in site.routes
-            if p not in ("/", "/robots.txt", "/article", "/landing", "/doc")) +
+            if p not in ("/", "/robots.txt", "/article", "/landing", "/doc", "/after-big")) +
         '<a href="/doc?id=levee&page=2">d</a>').encode())
     vigil.summary = vigil.crawl("-s", "ARCHIVE_MAX_PAYLOAD=100000", "-s", "DOWNLOAD_TIMEOUT=2")
     vigil.dead = dead
@@ -228,6 +232,15 @@ def test_an_oversized_body_is_cut_at_the_cap_and_marked_truncated(
     assert record.rec_headers.get_header("WARC-Truncated") == "length"
     assert record.body == BIG[:100000]
     assert entry["truncated"] == "length"
+
+
+def test_what_a_truncated_page_links_to_is_not_truncated(crawled: Vigil,
+                                                         site: SiteServer) -> None:
+    [big] = crawled.json("history", site.url("/big-page"))
+    assert big["truncated"] == "length"
+    [after] = crawled.json("history", site.url("/after-big"))
+    assert after["truncated"] is None
+    assert crawled.get(site.url("/after-big")) == b"a small image"
 
 
 def test_a_body_the_server_cut_short_is_kept_and_marked_disconnect(

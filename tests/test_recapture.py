@@ -45,7 +45,8 @@ def test_schedules_are_set_shown_and_refused_when_invalid(vigil: Vigil) -> None:
     assert all(s["next_capture"].endswith("Z") for s in (a, b, c))
     for bad in (("--every", "10x"), ("--every", "0s"), ("--cron", "61 * * * *"),
                 ("--cron", "* *"), ("--every", "1m", "--cron", "* * * * *"),
-                ("--quiet-hours", "25:00-01:00")):
+                ("--quiet-hours", "25:00-01:00"), ("--cron", "0 0 31 2 *"),
+                ("--every", "99999999999999999999d")):
         result = vigil.run("schedule", "https://example.org/a", *bad, ok=False)
         assert result.returncode == 2, bad
         assert len(result.stderr.decode().strip().splitlines()) == 1
@@ -114,10 +115,26 @@ def validating(handler: BaseHTTPRequestHandler) -> None:
     handler.wfile.write(_Validating.body)
 
 
+def validating_image(handler: BaseHTTPRequestHandler) -> None:
+    if handler.headers.get("If-None-Match") == '"seal"':
+        handler.send_response(304)
+        handler.end_headers()
+        return
+    image = bytes(range(256)) * 8
+    handler.record_sent(image)  # type: ignore[attr-defined]
+    handler.send_response(200)
+    handler.send_header("Content-Type", "image/png")
+    handler.send_header("ETag", '"seal"')
+    handler.send_header("Content-Length", str(len(image)))
+    handler.end_headers()
+    handler.wfile.write(image)
+
+
 @pytest.fixture
 def validating_site() -> Iterator[SiteServer]:
-    routes = {"/2026/02/02/order/": validating,
-              "/2026/01/01/annex/": Resource(b"<article><p>Annex text.</p></article>")}
+    routes = {"/2026/02/02/order/": validating, "/seal.png": validating_image,
+              "/2026/01/01/annex/": Resource(b"<article><p>Annex text.</p>"
+                                             b"<img src='/seal.png'></article>")}
     with SiteServer(routes, host="127.0.0.2") as site:
         yield site
 
@@ -128,7 +145,9 @@ def test_a_304_to_a_conditional_request_is_a_not_modified_revisit(
     vigil.run("add", url)
     vigil.crawl()
     second = vigil.crawl()
-    assert second["events"] == []
+    assert second["events"] == [] and second["failures"] == 0
+    image = vigil.json("history", validating_site.url("/seal.png"))
+    assert [(e["status"], e["revisit"]) for e in image] == [(200, False), (304, True)]
     first, again = vigil.json("history", url)
     assert (again["status"], again["revisit"]) == (304, True)
     record = records(vigil, again)
@@ -208,6 +227,38 @@ def test_reindex_restores_missing_rows_and_drops_rows_that_point_at_nothing(
         return [(*r[:-1], r[-1] is not None) for r in rows]
 
     assert where(after) == where(before)
+
+
+def test_reindex_while_a_crawl_writes_keeps_that_crawls_rows(vigil: Vigil) -> None:
+    def slow(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(0.1)
+        body = ("<html><body><article><p>Text.</p>" + "".join(
+            f"<a href='/2026/06/06/p-{n}'>x</a>" for n in range(60)) +
+            "</article></body></html>").encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    with SiteServer({"*": slow}, host="127.0.0.2") as site:
+        vigil.run("add", site.url("/2026/06/06/p-0"))
+        vigil.run("init")
+        child = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--home",
+                                  str(vigil.home), "crawl", "-s", "DOWNLOAD_DELAY=0", "-s",
+                                  "AUTOTHROTTLE_ENABLED=False", "-s", "ARCHIVE_INDEX_BATCH=1"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            db = vigil.home / "vigil.db"
+            for _ in range(300):
+                with sqlite3.connect(db) as conn:
+                    if conn.execute("SELECT COUNT(*) FROM captures").fetchone()[0] >= 3:
+                        break
+                time.sleep(0.1)
+            assert list((vigil.home / "warcs").glob("*.open")), "the crawl finished too soon"
+            assert vigil.json("reindex")["removed"] == 0
+        finally:
+            assert child.wait(timeout=120) == 0
 
 
 def test_disk_full_stops_the_crawl_with_a_clear_error_and_valid_files(vigil: Vigil) -> None:
