@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from scrapy import Request, Spider
+from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers, Response
@@ -53,7 +53,7 @@ class ConditionalRequests:
             raise NotConfigured
         return cls(Path(home))
 
-    def process_request(self, request: Request, spider: Spider) -> None:
+    def process_request(self, request: Request) -> None:
         if request.method != "GET" or request.meta.get("vigil_found_by") in _UNCONDITIONAL \
                 or not request.meta.get("vigil_found_by"):
             return
@@ -66,8 +66,7 @@ class ConditionalRequests:
             request.headers[b"If-Modified-Since"] = last.last_modified
         request.meta[CONDITIONAL_META] = last.id
 
-    def process_response(self, request: Request, response: Response,
-                         spider: Spider) -> Response:
+    def process_response(self, request: Request, response: Response) -> Response:
         capture_id = request.meta.get(CONDITIONAL_META)
         if response.status != 304 or capture_id is None:
             return response
