@@ -12,7 +12,7 @@ from warcio.warcwriter import WARCWriter
 
 from archive.index import Capture, CaptureIndex
 from archive.timeutil import iso_seconds, parse_stored
-from archive.verify import _inflate_at
+from archive.verify import inflate_member
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def write_subset(selection: Selection, warc_dir: Path, out: Path,
                     target.write(view[capture.offset:end])
                     copied += 1
                     if end < len(view):
-                        data, length = _inflate_at(view, end)
+                        data, length = inflate_member(view, end)
                         if data.startswith(b"WARC/") and b"WARC-Type: request" in data[:400]:
                             target.write(view[end:end + length])
                             copied += 1

@@ -93,14 +93,19 @@ def writer_alive(path: Path) -> bool:
     host = rest.rpartition("-")[2]
     if host != socket.gethostname().replace("-", "_"):
         return True  # another machine's file: not ours to judge
-    if not pid.isdigit():
+    return pid.isdigit() and pid_alive(int(pid))
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this id runs on this machine."""
+    if not pid:
         return False
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        return True  # it exists, as another user's process
     return True
 
 

@@ -37,7 +37,7 @@ class Member:
     data: bytes  # the decompressed record
 
 
-def _inflate_at(view: mmap.mmap, start: int) -> tuple[bytes, int]:
+def inflate_member(view: mmap.mmap, start: int) -> tuple[bytes, int]:
     """Decompress the gzip member at ``start``: (record, member length). Raises zlib.error
     or EOFError."""
     inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
@@ -62,7 +62,7 @@ def walk_members(path: Path, problems: list[Problem]) -> Iterator[Member]:
         position = 0
         while position < len(view):
             try:
-                data, length = _inflate_at(view, position)
+                data, length = inflate_member(view, position)
             except (zlib.error, EOFError) as exc:
                 kind, uri = _damaged_record(view, position)
                 problems.append(Problem(path.name, position, uri,
@@ -97,7 +97,7 @@ def _resync(view: mmap.mmap, start: int) -> int:
     candidate = view.find(_GZIP_MAGIC, start)
     while candidate != -1:
         try:
-            data, _ = _inflate_at(view, candidate)
+            data, _ = inflate_member(view, candidate)
             if data.startswith(b"WARC/"):
                 return candidate
         except (zlib.error, EOFError):

@@ -25,7 +25,7 @@ from crawler.cli_watch import (
     stats,
     watch,
 )
-from crawler.cliutil import EXIT_NOT_FOUND, Context, emit_json, fail, pass_context
+from crawler.cliutil import EXIT_NOT_FOUND, Context, check_url, emit_json, fail, pass_context
 from crawler.home import DEFAULT_HOME, ConfigError
 from crawler.progress import human_bytes
 from crawler.runner import SettingError, parse_overrides, run_crawl
@@ -197,13 +197,6 @@ def _capture_text(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _check_url(url: str) -> None:
-    try:
-        validate_url(url)
-    except InvalidURL as exc:
-        fail(str(exc))
-
-
 def _capture_json(c: Capture) -> dict[str, Any]:
     return {
         "timestamp": iso_seconds(c.moment),
@@ -230,7 +223,7 @@ def _capture_json(c: Capture) -> dict[str, Any]:
 @pass_context
 def history(ctx: Context, url: str, as_json: bool) -> None:
     """Every capture of URL, oldest first, redirects and errors included."""
-    _check_url(url)
+    check_url(url)
     store = ctx.store()
     captures = store.captures.history(url)
     failures = store.failures(url)
@@ -258,7 +251,7 @@ def history(ctx: Context, url: str, as_json: bool) -> None:
 @pass_context
 def get(ctx: Context, url: str, at: str | None, any_status: bool, output: Path | None) -> None:
     """Write the archived payload of URL closest to DATETIME, decoded."""
-    _check_url(url)
+    check_url(url)
     try:
         moment = parse_datetime(at) if at else None
     except InvalidDatetime as exc:

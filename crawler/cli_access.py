@@ -24,20 +24,20 @@ from archive.signing import (
     latest_manifest,
     sign_manifest,
 )
-from archive.timeutil import InvalidDatetime, digits14, parse_datetime
-from archive.urls import InvalidURL, validate_url
+from archive.timeutil import digits14
 from archive.verify import verify_archive
 from crawler import __version__
-from crawler.cliutil import EXIT_NOT_FOUND, Context, emit_json, fail, pass_context
+from crawler.cliutil import (
+    EXIT_NOT_FOUND,
+    Context,
+    check_url,
+    emit_json,
+    fail,
+    option_datetime,
+    pass_context,
+)
 from crawler.store import SourceNotFound
 from monitor.extract import extract
-
-
-def _moment(text: str | None, option: str) -> Any:
-    try:
-        return parse_datetime(text) if text else None
-    except InvalidDatetime as exc:
-        fail(f"{option}: {exc}")
 
 
 @click.command()
@@ -66,7 +66,7 @@ def serve(ctx: Context, host: str, port: int) -> None:
 def export(ctx: Context, output: Path, sources: tuple[str, ...], since: str | None,
            until: str | None) -> None:
     """Package captures as WACZ with pages, CDXJ, the signed manifest and the public key."""
-    start, end = _moment(since, "--since"), _moment(until, "--until")
+    start, end = option_datetime(since, "--since"), option_datetime(until, "--until")
     store = ctx.store()
     try:
         ids = {s.id for s in store.select_sources(sources)} if sources else None
@@ -184,11 +184,8 @@ def verify(ctx: Context, with_manifest: bool, as_json: bool) -> None:
 @pass_context
 def cite(ctx: Context, url: str, at: str | None, style: str, server: str) -> None:
     """A citation of URL as archived: original, title, capture time, copy, SHA-256."""
-    try:
-        validate_url(url)
-    except InvalidURL as exc:
-        fail(str(exc))
-    moment = _moment(at, "--at")
+    check_url(url)
+    moment = option_datetime(at, "--at")
     store = ctx.store()
     try:
         capture = store.captures.closest(url, moment)

@@ -8,22 +8,20 @@ from typing import Any
 import click
 
 from archive.index import CaptureNotFound
-from archive.timeutil import InvalidDatetime, iso_seconds, parse_datetime, parse_stored
-from crawler.cliutil import EXIT_NOT_FOUND, Context, emit_json, fail, pass_context
+from archive.timeutil import iso_seconds, parse_stored
+from crawler.cliutil import (
+    EXIT_NOT_FOUND,
+    Context,
+    emit_json,
+    fail,
+    option_datetime,
+    pass_context,
+)
 from crawler.store import Store
 from monitor.compare import diff_tokens
 from monitor.detect import Monitor, source_options
 from monitor.events import KINDS, EventLog
 from monitor.extract import Extract, ExtractOptions
-
-
-def _when(text: str | None, option: str) -> Any:
-    if text is None:
-        return None
-    try:
-        return parse_datetime(text)
-    except InvalidDatetime as exc:
-        fail(f"{option}: {exc}")
 
 
 @click.command()
@@ -35,7 +33,7 @@ def _when(text: str | None, option: str) -> Any:
 def changes(ctx: Context, since: str | None, kind: str | None, url: str | None,
             as_json: bool) -> None:
     """Events the monitor raised: edits, removals, moves, dead links, outages."""
-    moment = _when(since, "--since")
+    moment = option_datetime(since, "--since")
     store = ctx.store()
     events = EventLog(store.db).query(since=moment, kind=kind, url=url)
     store.close()
@@ -70,7 +68,7 @@ def _pick(captures: list[dict[str, Any]], at: Any, default: int) -> dict[str, An
 @pass_context
 def diff(ctx: Context, url: str, from_: str | None, to: str | None) -> None:
     """Word diff of URL's main text between two captures (default: the last two)."""
-    start, end = _when(from_, "--from"), _when(to, "--to")
+    start, end = option_datetime(from_, "--from"), option_datetime(to, "--to")
     store = ctx.store()
     try:
         captures = _html_captures(store, url)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
+from archive.timeutil import InvalidDatetime, parse_datetime
+from archive.urls import InvalidURL, validate_url
 from crawler.home import Home
 from crawler.store import Store
 
@@ -37,5 +40,23 @@ class Context:
 
 
 pass_context = click.make_pass_decorator(Context)
+
+
+def check_url(url: str) -> None:
+    """A URL argument that is not an http(s) URL with a host: one line, exit 2."""
+    try:
+        validate_url(url)
+    except InvalidURL as exc:
+        fail(str(exc))
+
+
+def option_datetime(text: str | None, option: str) -> datetime | None:
+    """A DATETIME option's value; an unreadable one is a one-line error, exit 2."""
+    if text is None:
+        return None
+    try:
+        return parse_datetime(text)
+    except InvalidDatetime as exc:
+        fail(f"{option}: {exc}")
 
 

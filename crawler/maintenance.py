@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 
 from archive.cdxj import ensure_cdxj
-from archive.recovery import Repair, repair_open_files
+from archive.recovery import Repair, pid_alive, repair_open_files
 from archive.reindex import Reindexer, ReindexReport
 from crawler.home import Home
 from crawler.store import Store
@@ -20,18 +19,6 @@ class Recovery:
     repairs: list[Repair]
     reindexed: ReindexReport | None
     interrupted: list[int]  # crawls whose process died
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def recover(home: Home, store: Store) -> Recovery:

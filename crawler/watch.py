@@ -29,9 +29,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from archive.recovery import pid_alive
 from archive.timeutil import parse_stored, utcnow
 from crawler.home import Home
-from crawler.maintenance import pid_alive, recover
+from crawler.maintenance import recover
 from crawler.schedule import DEFAULT_EVERY
 from crawler.store import Source, Store
 
