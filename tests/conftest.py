@@ -6,8 +6,10 @@ import json
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,27 @@ def free_port(host: str) -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
+
+
+def stamp14(timestamp: str) -> str:
+    """``2026-11-21T18:30:46Z`` as the 14 digits of a Wayback/Memento URL."""
+    return timestamp.replace("-", "").replace(":", "").replace("T", "")[:14]
+
+
+def slow_site(delay: float, prefix: str, links: int, heading: str = "") -> dict[str, Any]:
+    """A site whose every page answers after ``delay`` and links ``links`` more pages
+    ``<prefix>0``, ``<prefix>1`` …: a crawl that takes a while, to interrupt."""
+    def page(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(delay)
+        body = (f"<html><body><article>{heading}<p>Text.</p>" + "".join(
+            f"<a href='{prefix}{n}'>x</a>" for n in range(links)) +
+            "</article></body></html>").encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+    return {"*": page}
 
 
 def check_archive(home: Path) -> None:

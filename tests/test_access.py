@@ -22,7 +22,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from archive.timeutil import parse_stored
-from conftest import Vigil, free_port
+from conftest import Vigil, free_port, stamp14
 from crawler.replica import SEED_PATH
 from crawler.siteserver import SiteServer
 
@@ -107,7 +107,7 @@ def test_timemaps_agree_with_history(served: Served) -> None:
     assert f'<{url}>; rel="original"' in text
     assert text.count('memento"; datetime=') == 2
     for entry in history:
-        stamp = entry["timestamp"].replace("-", "").replace(":", "").replace("T", "")[:14]
+        stamp = stamp14(entry["timestamp"])
         assert f"/web/{stamp}/{url}>" in text
 
 
@@ -132,7 +132,7 @@ def test_the_timegate_redirects_to_the_memento_history_calls_closest(served: Ser
 def test_the_id_memento_is_the_archived_payload_unmodified(served: Served) -> None:
     url = served.news.url(SEED_PATH)
     for entry in served.vigil.json("history", url):
-        stamp = entry["timestamp"].replace("-", "").replace(":", "").replace("T", "")[:14]
+        stamp = stamp14(entry["timestamp"])
         body = served.get(f"/web/{stamp}id_/{url}").read()
         assert body == served.vigil.get(url, "--at", entry["datetime"])
 
@@ -155,8 +155,7 @@ def test_replay_in_chromium_loads_archived_images_and_css_and_never_the_live_sit
     from playwright.sync_api import sync_playwright
 
     url = served.news.url(SEED_PATH)
-    stamp = served.vigil.json("history", url)[0]["timestamp"]
-    stamp = stamp.replace("-", "").replace(":", "").replace("T", "")[:14]
+    stamp = stamp14(served.vigil.json("history", url)[0]["timestamp"])
     live_before = len(served.news.requests) + len(served.outside.requests)
     requested: list[str] = []
     with sync_playwright() as playwright:
@@ -280,7 +279,7 @@ def test_a_citation_names_the_original_the_capture_the_copy_and_the_hash(
     entry = served.vigil.json("history", url)[0]
     text = served.vigil.run("cite", url, "--at", entry["datetime"], "--style", style,
                             "--server", "http://archive.example").stdout.decode()
-    stamp = entry["timestamp"].replace("-", "").replace(":", "").replace("T", "")[:14]
+    stamp = stamp14(entry["timestamp"])
     assert url in text
     assert f"http://archive.example/web/{stamp}/{url}" in text
     if style == "robust-link":

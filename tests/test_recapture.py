@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from conftest import Vigil, check_archive, free_port
+from conftest import Vigil, check_archive, free_port, slow_site, stamp14
 from crawler.replica import SEED_PATH
 from crawler.siteserver import Resource, SiteServer
 
@@ -183,7 +183,7 @@ def test_pywb_replays_revisits_from_their_original(vigil: Vigil, news: SiteServe
     server = subprocess.Popen([str(WAYBACK), "-b", "127.0.0.5", "-p", str(port)], cwd=root,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        stamp = revisit["timestamp"].replace("-", "").replace(":", "").replace("T", "")[:14]
+        stamp = stamp14(revisit["timestamp"])
         replay = f"http://127.0.0.5:{port}/vigil/{stamp}id_/{css}"
         for _ in range(100):
             try:
@@ -230,18 +230,7 @@ def test_reindex_restores_missing_rows_and_drops_rows_that_point_at_nothing(
 
 
 def test_reindex_while_a_crawl_writes_keeps_that_crawls_rows(vigil: Vigil) -> None:
-    def slow(handler: BaseHTTPRequestHandler) -> None:
-        time.sleep(0.1)
-        body = ("<html><body><article><p>Text.</p>" + "".join(
-            f"<a href='/2026/06/06/p-{n}'>x</a>" for n in range(60)) +
-            "</article></body></html>").encode()
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/html")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
-    with SiteServer({"*": slow}, host="127.0.0.2") as site:
+    with SiteServer(slow_site(0.1, "/2026/06/06/p-", 60), host="127.0.0.2") as site:
         vigil.run("add", site.url("/2026/06/06/p-0"))
         vigil.run("init")
         child = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--home",

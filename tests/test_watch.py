@@ -9,13 +9,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import FAST, Vigil
+from conftest import FAST, Vigil, slow_site
 from crawler.replica import SEED_PATH
 from crawler.siteserver import SiteServer
 
@@ -99,23 +98,13 @@ def test_runs_missed_while_stopped_are_coalesced_into_one(
     assert len(vigil.json("crawls")) == 2, "five missed runs should be one"
 
 
-def _slow_site(delay: float) -> dict[str, Any]:
-    def page(handler: BaseHTTPRequestHandler) -> None:
-        time.sleep(delay)
-        body = ("<html><body><article><h1>Slow</h1><p>Text.</p>" + "".join(
-            f"<a href='/2026/05/05/slow-{n}'>x</a>" for n in range(30)) +
-            "</article></body></html>").encode()
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/html")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-    return {"*": page}
+def _slow(delay: float) -> dict[str, Any]:
+    return slow_site(delay, "/2026/05/05/slow-", 30, "<h1>Slow</h1>")
 
 
 def test_a_second_signal_stops_at_once_and_leaves_no_corrupt_file(
         vigil: Vigil, watching: list[Watch]) -> None:
-    with SiteServer(_slow_site(1.0), host="127.0.0.2") as site:
+    with SiteServer(_slow(1.0), host="127.0.0.2") as site:
         vigil.run("add", site.url("/2026/05/05/slow-0"))
         watch = Watch(vigil, "--grace", "60")
         watching.append(watch)
@@ -129,8 +118,8 @@ def test_a_second_signal_stops_at_once_and_leaves_no_corrupt_file(
 
 def test_crawls_of_one_source_never_overlap_and_max_parallel_is_kept(
         vigil: Vigil, watching: list[Watch]) -> None:
-    with SiteServer(_slow_site(0.3), host="127.0.0.2") as one, \
-            SiteServer(_slow_site(0.3), host="127.0.0.3") as two:
+    with SiteServer(_slow(0.3), host="127.0.0.2") as one, \
+            SiteServer(_slow(0.3), host="127.0.0.3") as two:
         vigil.run("add", one.url("/2026/05/05/slow-0"), "--every", "1s", "--depth", "0")
         vigil.run("add", two.url("/2026/05/05/slow-0"), "--every", "1s", "--depth", "0")
         watch = Watch(vigil, "--max-parallel", "1")
@@ -146,7 +135,7 @@ def test_crawls_of_one_source_never_overlap_and_max_parallel_is_kept(
 
 def test_a_crawl_process_that_dies_is_logged_and_the_source_retried(
         vigil: Vigil, watching: list[Watch]) -> None:
-    with SiteServer(_slow_site(0.5), host="127.0.0.2") as site:
+    with SiteServer(_slow(0.5), host="127.0.0.2") as site:
         url = site.url("/2026/05/05/slow-0")
         vigil.run("add", url, "--every", "2s")
         watch = Watch(vigil)
