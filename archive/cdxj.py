@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cdxj_indexer.main import write_cdx_index
-
 SUFFIX = ".cdxj"
 
 
@@ -17,6 +15,10 @@ def index_path(index_dir: Path, warc_name: str) -> Path:
 def write_cdxj(warc: Path, index_dir: Path) -> Path:
     """Index one closed WARC file into ``index_dir``, sorted (written whole, then renamed,
     so a reader never sees half an index)."""
+    # Imported when first needed: it pulls in pyamf and friends, a tenth of a second
+    # that every command would otherwise pay at start.
+    from cdxj_indexer.main import write_cdx_index
+
     index_dir.mkdir(parents=True, exist_ok=True)
     out = index_path(index_dir, warc.name)
     tmp = out.with_name(out.name + ".tmp")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -60,6 +61,7 @@ def validate_url(url: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1 << 14)  # a crawl normalises each URL several times
 def normalize_url(url: str) -> str:
     """The form captures are indexed under: percent-safe, lower-case host, no default
     port, ``/`` for an empty path, no fragment."""
@@ -82,6 +84,7 @@ def _upper(match: re.Match[str]) -> str:
     return match.group(0).upper()
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def site_key(url: str) -> str:
     """A site is a host (without ``www.``) and a non-default port; scheme is ignored,
     so an http-to-https redirect stays on the same site."""

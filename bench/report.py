@@ -26,32 +26,47 @@ def write_report(result: dict[str, Any], path: Path) -> None:
         ("capture pages/s: wget -r --warc-file", _m(cap["wget_pages_per_s"], "/s"), "—", "—"),
         ("capture pages/s: bare Scrapy spider (writes nothing)",
          _m(cap["bare_scrapy_pages_per_s"], "/s"), "—", "—"),
+        ("capture pages/s: bare Scrapy spider with `CONCURRENT_ITEMS=1` (reference)",
+         _m(cap["bare_scrapy_tuned_pages_per_s"], "/s"), "—", "—"),
         ("capture pages/s: vigil crawl, politeness off", _m(cap["vigil_pages_per_s"], "/s"),
          "—", "—"),
         ("vigil ÷ bare Scrapy, same run", _m(ratio, "×", 2), "≥ 0.8×",
          _verdict(ratio["median"] >= 0.8)),
+        ("vigil ÷ bare Scrapy with `CONCURRENT_ITEMS=1` (reference)",
+         _m(cap["vigil_vs_bare_scrapy_tuned"], "×", 2), "—", "—"),
         ("vigil ÷ wget, same run", _m(wget, "×", 2), "≥ 0.2× (aim 1×)",
          _verdict(wget["median"] >= 0.2)),
-        ("CPU per captured page (capture + index + comparison)",
-         _m(cap["cpu_ms_per_page"], " ms", 1), "≤ 5 ms",
-         _verdict(cap["cpu_ms_per_page"]["median"] <= 5)),
+        ("CPU per captured page: the crawl (capture, WARC, index, links, monitor pass)",
+         _m(cap["capture_cpu_ms_per_page"], " ms", 2), "—", "—"),
+        ("CPU per captured page: + one extraction (median, from the monitor figures)",
+         f"{f['cpu_ms_per_page']['total']:.2f} ms ({f['cpu_ms_per_page']['capture']:.2f} + "
+         f"{f['cpu_ms_per_page']['extraction']:.2f})", "≤ 5 ms",
+         _verdict(f["cpu_ms_per_page"]["total"] <= 5)),
         (f"peak RSS at {cap['pages']} pages", _m(cap["peak_rss_mb"], " MB"), "≤ 300 MB",
          _verdict(cap["peak_rss_mb"]["median"] <= 300)),
     ]
     if "peak_rss_mb_large" in f:
         large = f["peak_rss_mb_large"]
         growth = large["median"] / cap["peak_rss_mb"]["median"]
-        rows.append((f"peak RSS at {large['pages']} pages", _m(large, " MB"),
-                     "≤ 300 MB, ≤ 1.2× the 2k figure",
-                     _verdict(large["median"] <= 300 and growth <= 1.2)))
+        rows.append((f"peak RSS at {large['pages']} pages", _m(large, " MB"), "≤ 300 MB",
+                     _verdict(large["median"] <= 300)))
+        rows.append((f"peak RSS growth from {cap['pages']} to {large['pages']} pages",
+                     f"{growth:.2f}×", "≤ 1.2×", _verdict(growth <= 1.2)))
     else:
         rows.append(("peak RSS at 20,000 pages", "not measured in this run "
-                     "(`BENCH_LARGE_PAGES=20000 make bench`)", "≤ 300 MB, ≤ 1.2×", "—"))
-    monitor, lookup, dedup = (f["monitor_pairs_per_s_one_core"], f["lookup_p95_ms_1m_captures"],
+                     "(`BENCH_LARGE_PAGES=0` skipped it)", "≤ 300 MB, ≤ 1.2×", "—"))
+    monitor, lookup, dedup = (f["monitor_one_core"], f["lookup_p95_ms_1m_captures"],
                               f["dedup"])
+    warm, cold = monitor["pairs_per_s_warm"], monitor["pairs_per_s_cold"]
     rows += [
-        ("monitor: page pairs compared per second (extract + diff), one core",
-         _m(monitor, "/s"), "≥ 500", _verdict(monitor["median"] >= 500)),
+        ("monitor: page pairs compared per second, one core, the earlier extract stored "
+         "(each later change: extract one side + diff)", _m(warm, "/s"), "≥ 500",
+         _verdict(warm["median"] >= 500)),
+        ("monitor: page pairs compared per second, one core, both sides extracted "
+         "(a page's first change) + diff", _m(cold, "/s"), "≥ 500",
+         _verdict(cold["median"] >= 500)),
+        ("extraction alone, per 30–80 KB page", _m(monitor["extract_ms_per_page"], " ms", 2),
+         "—", "—"),
         (f"`get --at`/TimeGate lookup p95, {lookup['captures']:,} captures, in-process",
          _m(lookup, " ms", 3), "≤ 10 ms", _verdict(lookup["median"] <= 10)),
         (f"bytes on disk after 10 recaptures ÷ after the first ({dedup['pages']} pages)",
@@ -76,5 +91,15 @@ def write_report(result: dict[str, Any], path: Path) -> None:
         "writes nothing; vigil writes request and response records (gzip, SHA-256 digests), "
         "indexes them in SQLite, classifies links (main content, related blocks, "
         "requisites) and runs the change monitor after the crawl.", "",
+        "vigil's Scrapy settings differ from the stock baseline in one engine setting: "
+        "`CONCURRENT_ITEMS=1` (its spider yields requests only, and Scrapy otherwise starts "
+        "100 asyncio tasks per response to process them). The reference rows give the "
+        "baseline that setting too. vigil also avoids two costs inside Scrapy that the "
+        "baseline pays: it makes a still-compressed body a plain `Response` (otherwise "
+        "`HttpCompressionMiddleware` runs charset detection on gzip bytes), and it drops "
+        "seen URLs before building requests, as the baseline does.", "",
+        "The bytes-on-disk bar is not met by design: every recapture of an unchanged page "
+        "writes a `revisit` record with the HTTP headers (issue 4 asks for it, and for the "
+        "request record beside it), about 1.2 KB against a ~15 KB compressed page.", "",
     ]
     path.write_text("\n".join(lines))

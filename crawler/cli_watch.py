@@ -17,7 +17,6 @@ from crawler.progress import human_bytes
 from crawler.runner import SettingError, parse_overrides
 from crawler.schedule import QuietHours, ScheduleError, cron_trigger, parse_interval
 from crawler.store import Source, SourceNotFound, Store
-from crawler.watch import Watcher, WatchSettings, next_capture
 
 
 def schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,6 +60,10 @@ def source_json(store: Store, source: Source) -> dict[str, Any]:
     last = store.last_capture(source)
     data = source.public()
     data["last_capture"] = iso_seconds(parse_stored(last)) if last else None
+    # Imported here: APScheduler and SQLAlchemy cost every other command (a crawl
+    # subprocess among them) half a second of start-up.
+    from crawler.watch import next_capture
+
     data["next_capture"] = iso_seconds(next_capture(source, last))
     return data
 
@@ -108,6 +111,8 @@ def watch(ctx: Context, max_parallel: int, grace: float, overrides: tuple[str, .
     except (SettingError, ConfigError) as exc:
         fail(str(exc))
     ctx.store().close()  # initialise a missing home before the scheduler opens it
+    from crawler.watch import Watcher, WatchSettings
+
     watcher = Watcher(ctx.home, WatchSettings(max_parallel=max_parallel, grace=grace,
                                               overrides=settings))
     raise SystemExit(watcher.run())

@@ -10,10 +10,10 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers, Response
-from scrapy.responsetypes import responsetypes
 from scrapy.settings import BaseSettings
 
 from archive.reader import RecordNotFound, read_record
+from crawler.handlers import response_class
 from crawler.store import Store
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class ConditionalRequests:
         # which runs after this one, decodes it as it would a fresh download.
         # A new object of the archived page's class: replace() would carry attributes of
         # the 304's class (a TextResponse's encoding) into, say, an image response.
-        kind = responsetypes.from_args(headers=headers, url=response.url, body=stored.body)
+        kind = response_class(headers, response.url, stored.body)
         return kind(url=response.url, status=stored.status or 200, headers=headers,
                     body=stored.body, flags=[*response.flags, "not_modified"],
                     request=request, protocol=response.protocol,

@@ -47,6 +47,13 @@ DOWNLOADER_MIDDLEWARES = {
     # process_response: a 304 is replaced by the archived, still-encoded original.
     "crawler.conditional.ConditionalRequests": 600,
 }
+SPIDER_MIDDLEWARES = {
+    # The spider sets Referer on every request it follows.
+    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
+}
+# The spider yields requests, never items: Scrapy would otherwise start 100 asyncio
+# tasks per response to process its output in parallel (a tenth of a crawl's CPU).
+CONCURRENT_ITEMS = 1
 EXTENSIONS = {
     "crawler.archiving.WarcArchiver": 100,
     "crawler.progress.Progress": 500,

@@ -91,7 +91,7 @@ def compare(before: Extract, after: Extract, min_change: float = 0.0) -> Edit | 
     Paragraphs are matched first (a few dozen hashable items), then words are diffed only
     inside the paragraphs that changed: a word-level diff of a whole article is quadratic
     and would cost more than capturing it."""
-    if before.title == after.title and before.text.split() == after.text.split():
+    if before.title == after.title and before.paragraphs == after.paragraphs:
         return None
     changed = list(_changed_paragraphs(before.paragraphs, after.paragraphs))
     title_a, title_b = before.title.split(), after.title.split()

@@ -1,7 +1,14 @@
-"""Extract an article's own title, paragraphs and outlinks from HTML, for comparison."""
+"""Extract an article's own title, paragraphs and outlinks from HTML, for comparison.
+
+Pages whose markup names their story (``<article>``, ``articleBody``, ``entry-content`` …)
+are read directly from that element with lxml, in about a millisecond; other pages go to
+trafilatura, which judges the whole page and takes several. Both are deterministic, so two
+captures of one page are compared by the same reading of it.
+"""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -9,16 +16,16 @@ import re
 from dataclasses import dataclass, field
 from importlib.metadata import version
 
-import lxml.html
-import trafilatura
 from lxml import etree
 from lxml.cssselect import CSSSelector, SelectorError
-from trafilatura.utils import load_html
+from w3lib.encoding import html_to_unicode
+
+from monitor.article import Block, article_blocks, find_container
 
 log = logging.getLogger(__name__)
 
 # The extractor and vigil's own way of using it: a change to either re-extracts old captures.
-EXTRACTOR = f"trafilatura/{version('trafilatura')}+vigil.2"
+EXTRACTOR = f"vigil.3+trafilatura/{version('trafilatura')}"
 
 # Counters and relative times that change on every fetch. They are removed only from
 # short blocks (a meta line such as "8.2K views · Updated 1h ago"), never from prose,
@@ -34,7 +41,8 @@ DEFAULT_IGNORE = (
 NOISE_BLOCK_WORDS = 15
 # A block that is a label and one link ("Read more: <headline>") is a promo slot.
 PROMO_LABEL_WORDS = 4
-_SPACE = re.compile(r"\s+")
+# A block whose words are nearly all link text is a menu, a tag list or a list of stories.
+LINK_LIST_SHARE = 0.8
 
 
 class InvalidOption(ValueError):
@@ -86,7 +94,8 @@ class Extract:
 
     @property
     def words(self) -> int:
-        return sum(len(p.split()) for p in self.paragraphs)
+        # Paragraphs are cleaned to single spaces between words, none at the ends.
+        return sum(p.count(" ") + 1 for p in self.paragraphs if p)
 
     @property
     def text_hash(self) -> str:
@@ -94,45 +103,73 @@ class Extract:
         return "sha256:" + hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+_CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or 13 < b < 32)
+
+
 def looks_binary(payload: bytes) -> bool:
     """Binary served as text/html: NUL bytes or mostly undecodable control bytes."""
     head = payload[:4096]
     if b"\x00" in head:
         return True
-    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return bool(head) and controls / len(head) > 0.1
 
 
-def _prune(payload: bytes, options: ExtractOptions) -> bytes | str:
-    if not options.include and not options.remove:
-        return payload
+def _utf8_or_cp1252(payload: bytes) -> str:
+    # No BOM and no declared charset: UTF-8 if it decodes, else what browsers assume.
     try:
-        root = lxml.html.document_fromstring(payload)
-    except (etree.ParserError, ValueError):
-        return payload
+        payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
+
+
+# Plain lxml elements: lxml.html's element classes cost a Python call per element touched.
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True)
+
+
+def _parse(payload: bytes) -> etree._Element | None:
+    _encoding, text = html_to_unicode("", payload, auto_detect_fun=_utf8_or_cp1252)
+    try:
+        try:
+            root = etree.fromstring(text, _PARSER)
+        except ValueError:  # an XML declaration naming an encoding: lxml wants bytes
+            root = etree.fromstring(payload, _PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return None
+    return root if root is not None and root.tag == "html" else None
+
+
+def _prune(root: etree._Element, options: ExtractOptions) -> etree._Element:
     for selector in options.remove:
         for el in CSSSelector(selector)(root):
             parent = el.getparent()
             if parent is not None:
                 parent.remove(el)
-    if options.include:
-        kept = [el for selector in options.include for el in CSSSelector(selector)(root)]
-        title = root.findtext(".//title") or ""
-        body = "".join(etree.tostring(el, encoding="unicode") for el in kept)
-        return f"<html><head><title>{title}</title></head><body>{body}</body></html>"
-    return str(etree.tostring(root, encoding="unicode"))
+    if not options.include:
+        return root
+    kept = [el for selector in options.include for el in CSSSelector(selector)(root)]
+    title = root.findtext(".//title") or ""
+    page = etree.Element("html")
+    etree.SubElement(etree.SubElement(page, "head"), "title").text = title
+    body = etree.SubElement(page, "body")
+    for el in kept:
+        body.append(el)
+    return page
 
 
 def _clean(text: str, ignore: tuple[str, ...], *, noise: bool = True) -> str:
     """Normalise spaces and remove ignored text: the source's own patterns everywhere,
     the built-in noise patterns only in short blocks."""
-    text = _SPACE.sub(" ", text).strip()
+    text = " ".join(text.split())
     patterns = ignore
-    if noise and len(text.split()) <= NOISE_BLOCK_WORDS:
+    if noise and text.count(" ") < NOISE_BLOCK_WORDS:  # at most that many words
         patterns = (*DEFAULT_IGNORE, *ignore)
+    if not patterns:
+        return text
     for pattern in patterns:
         text = re.sub(pattern, " ", text, flags=re.IGNORECASE)
-    return _SPACE.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def extract(payload: bytes, url: str, options: ExtractOptions | None = None) -> Extract | None:
@@ -141,26 +178,26 @@ def extract(payload: bytes, url: str, options: ExtractOptions | None = None) -> 
     if not payload.strip() or looks_binary(payload):
         log.info("no article to extract from %s: empty or binary payload", url)
         return None
-    # One parse, with trafilatura's own charset handling; title, byline and date come from
-    # the markup (its metadata extraction costs four times the text extraction).
-    tree = load_html(_prune(payload, options))
-    if tree is None:
+    root = _parse(payload)
+    if root is None:
         log.info("no HTML to extract from %s", url)
         return None
-    head = _head_fields(tree)
-    result = trafilatura.bare_extraction(
-        tree, url=url, favor_precision=True, include_comments=False,
-        include_tables=True, include_links=True, with_metadata=False,
-    )
-    body = getattr(result, "body", None)
-    if result is None or body is None:
+    root = _prune(root, options)
+    # Title, byline and date come from the markup, before anything is stripped.
+    head = _head_fields(root)
+    container = root.find(".//body") if options.include else find_container(root)
+    # trafilatura cleans the tree it is given: it gets a copy.
+    found = None if container is not None else _general(copy.deepcopy(root), url)
+    if container is not None:
+        article = article_blocks(root, container, url)
+        found = ([b.text for b in article.blocks if not _is_link_block(b)], article.outlinks)
+    elif found is None:
         log.info("no article extracted from %s", url)
         return None
+    texts, outlinks = found
     # A block left with no letter or digit (the "·" between removed counters) is gone.
-    paragraphs = tuple(p for p in (_clean(text, options.ignore) for text in _blocks(body))
+    paragraphs = tuple(p for p in (_clean(text, options.ignore) for text in texts)
                        if any(c.isalnum() for c in p))
-    outlinks = tuple(dict.fromkeys(str(ref.get("target")) for ref in body.iter("ref")
-                                   if str(ref.get("target", "")).startswith("http")))
     title = _clean(head["title"] or "", options.ignore, noise=False)
     if not paragraphs and not title:
         return None
@@ -174,28 +211,61 @@ def extract(payload: bytes, url: str, options: ExtractOptions | None = None) -> 
     )
 
 
-def _first(tree: etree._Element, xpaths: tuple[str, ...]) -> str | None:
+def _is_link_block(block: Block) -> bool:
+    """A promo slot (a short label and one link, rotated on every fetch) or a block that
+    is nearly all link text."""
+    if not block.links:
+        return False
+    words = len(block.text.split())
+    if block.links == 1 and words - block.link_words <= PROMO_LABEL_WORDS:
+        return True
+    return block.link_words >= LINK_LIST_SHARE * words
+
+
+def _general(root: etree._Element, url: str) -> tuple[list[str], tuple[str, ...]] | None:
+    """trafilatura's reading of a page whose markup does not name its story."""
+    # Imported here: most pages never need it, and it costs every process a tenth of a
+    # second to load.
+    import trafilatura
+
+    result = trafilatura.bare_extraction(
+        root, url=url, favor_precision=True, include_comments=False,
+        include_tables=True, include_links=True, with_metadata=False,
+    )
+    body = getattr(result, "body", None)
+    if result is None or body is None:
+        return None
+    outlinks = tuple(dict.fromkeys(str(ref.get("target")) for ref in body.iter("ref")
+                                   if str(ref.get("target", "")).startswith("http")))
+    return _blocks(body), outlinks
+
+
+def _first(tree: etree._Element, xpaths: tuple[etree.XPath, ...]) -> str | None:
     for xpath in xpaths:
-        found = tree.xpath(xpath)
+        found = xpath(tree)
         for value in [found] if isinstance(found, str) else found:
-            text = _SPACE.sub(" ", str(value)).strip()
+            text = " ".join(str(value).split())
             if text:
                 return text
     return None
 
 
+# Compiled once: compiling an XPath costs more than running it on a page.
+_TITLE = tuple(map(etree.XPath, (
+    "//meta[@property='og:title']/@content", "(//article//h1)[1]//text()",
+    "(//h1)[1]//text()", "//title//text()")))
+_BYLINE = tuple(map(etree.XPath, (
+    "//meta[@name='author']/@content", "string((//*[@rel='author'])[1])",
+    "string((//*[contains(@class, 'byline')])[1])")))
+_PUBLISHED = tuple(map(etree.XPath, (
+    "//meta[@property='article:published_time']/@content", "//time/@datetime")))
+
+
 def _head_fields(tree: etree._Element) -> dict[str, str | None]:
     """The article's title (its headline before the page title, which carries the site's
     name), byline and publication date, as the page's markup states them."""
-    return {
-        "title": _first(tree, ("//meta[@property='og:title']/@content", "(//article//h1)[1]"
-                               "//text()", "(//h1)[1]//text()", "//title//text()")),
-        "byline": _first(tree, ("//meta[@name='author']/@content",
-                                "string((//*[@rel='author'])[1])",
-                                "string((//*[contains(@class, 'byline')])[1])")),
-        "published": _first(tree, ("//meta[@property='article:published_time']/@content",
-                                   "//time/@datetime")),
-    }
+    return {"title": _first(tree, _TITLE), "byline": _first(tree, _BYLINE),
+            "published": _first(tree, _PUBLISHED)}
 
 
 def _is_promo(el: etree._Element) -> bool:

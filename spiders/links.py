@@ -94,27 +94,42 @@ def _is_boilerplate(el: etree._Element) -> bool:
     return bool(_BOILERPLATE.search(_tokens(el)))
 
 
-def _text_len(el: etree._Element) -> int:
-    return len(" ".join(el.itertext()).split())
+# Only ratios of these lengths matter; whitespace is collapsed, as a word count would,
+# but in libxml2 rather than by splitting a page's text into Python strings.
+_TEXT_LEN = etree.XPath("string-length(normalize-space(.))")
+_CLASSED = etree.XPath("//*[@class or @id]")
+_MAIN_CANDIDATES = etree.XPath("//article|//main|//*[@class or @id or @role or @itemprop]")
+_REQUISITE_ELEMENTS = etree.XPath(
+    "//img|//source|//video|//audio|//track|//embed|//input|//script|//link|//style"
+    "|//*[@style]")
+
+
+def _text_len(el: etree._Element, memo: dict[etree._Element, int]) -> int:
+    # The same <main> is measured for a heading's block and for the main content.
+    if el not in memo:
+        memo[el] = int(_TEXT_LEN(el))
+    return memo[el]
 
 
 def _dedupe(urls: Iterable[str | None]) -> list[str]:
     return list(dict.fromkeys(u for u in urls if u))
 
 
-def _blocks(root: etree._Element, attr: re.Pattern[str] | None,
-            heading: re.Pattern[str]) -> list[list[etree._Element]]:
-    """Blocks known by a class/id or by their heading, each as the list of its elements."""
-    blocks: list[list[etree._Element]] = []
-    for el in root.iter():
-        if not isinstance(el.tag, str):
-            continue
-        if el.tag in _HEADING_TAGS:
-            if heading.match(" ".join(el.itertext())):
-                blocks.append(_heading_block(el))
-        elif attr is not None and attr.search(_tokens(el)):
-            blocks.append([el])
-    return blocks
+def _blocks(root: etree._Element, classed: list[etree._Element],
+            memo: dict[etree._Element, int]) -> tuple[set[etree._Element], set[etree._Element]]:
+    """Related-reading blocks (known by a class/id or by their heading) and furniture
+    blocks (known by their heading), as the sets of their elements."""
+    related: set[etree._Element] = set()
+    furniture: set[etree._Element] = set()
+    for el in root.iter(*_HEADING_TAGS):
+        heading = " ".join(el.itertext())
+        if _RELATED_HEADING.match(heading):
+            related.update(_heading_block(el, memo))
+        if _FURNITURE_HEADING.match(heading):
+            furniture.update(_heading_block(el, memo))
+    related.update(el for el in classed
+                   if el.tag not in _HEADING_TAGS and _RELATED_ATTR.search(_tokens(el)))
+    return related, furniture
 
 
 def _is_prose(el: etree._Element) -> bool:
@@ -125,15 +140,18 @@ def _is_prose(el: etree._Element) -> bool:
     return bool(own.strip())
 
 
-def _heading_block(heading: etree._Element) -> list[etree._Element]:
+def _heading_block(heading: etree._Element, memo: dict[etree._Element, int],
+                   ) -> list[etree._Element]:
     """What a heading introduces: its own container, unless that container is the whole
     article; then the siblings after it, up to the next heading or paragraph of prose
     (an article goes on after a "Related stories" list)."""
     parent = heading.getparent()
     if parent is not None and parent.tag not in ("body", "main", "article") and not \
-            _MAIN_ATTR.search(_tokens(parent)) and _text_len(parent) < 0.5 * _text_len(
-                parent.getparent() if parent.getparent() is not None else parent):
-        return [parent]
+            _MAIN_ATTR.search(_tokens(parent)):
+        outer = parent.getparent()
+        if _text_len(parent, memo) < 0.5 * _text_len(
+                outer if outer is not None else parent, memo):
+            return [parent]
     siblings = []
     sibling = heading.getnext()
     while sibling is not None and sibling.tag not in _HEADING_TAGS and not _is_prose(sibling):
@@ -142,8 +160,9 @@ def _heading_block(heading: etree._Element) -> list[etree._Element]:
     return siblings
 
 
-def _main_content(root: etree._Element, related: set[etree._Element]) -> etree._Element:
-    candidates = [el for el in root.iter() if isinstance(el.tag, str) and (
+def _main_content(root: etree._Element, related: set[etree._Element],
+                  memo: dict[etree._Element, int]) -> etree._Element:
+    candidates = [el for el in _MAIN_CANDIDATES(root) if (
         el.tag in ("article", "main") or el.get("role") == "main"
         or el.get("itemprop") == "articleBody" or _MAIN_ATTR.search(_tokens(el)))]
     candidates = [el for el in candidates
@@ -151,7 +170,7 @@ def _main_content(root: etree._Element, related: set[etree._Element]) -> etree._
     if not candidates:
         body = root.find(".//body")
         return body if body is not None else root
-    lengths = {id(el): _text_len(el) for el in candidates}
+    lengths = {id(el): _text_len(el, memo) for el in candidates}
     best = max(lengths.values())
     # An <article> (or articleBody) with a fair share of the text wins over the <main>
     # around it, whose remainder is a rail of headlines.
@@ -168,10 +187,16 @@ def _main_content(root: etree._Element, related: set[etree._Element]) -> etree._
 
 def _links_outside_furniture(container: etree._Element, skip: set[etree._Element],
                              base: str) -> Iterator[str | None]:
+    furniture: dict[etree._Element, bool] = {}  # links share ancestors: judge each once
     for link in container.iter("a", "area"):
         ancestors = list(link.iterancestors())
         inside = ancestors[: ancestors.index(container)] if container in ancestors else ancestors
-        if link in skip or any(a in skip or _is_boilerplate(a) for a in inside):
+        if link in skip:
+            continue
+        for a in inside:
+            if a not in furniture:
+                furniture[a] = a in skip or _is_boilerplate(a)
+        if any(furniture[a] for a in inside):
             continue
         yield clean_url(base, link.get("href"))
 
@@ -208,9 +233,8 @@ def css_urls(css: str, base: str) -> list[str]:
 
 
 def _requisites(root: etree._Element, base: str) -> Iterator[str | None]:
-    for el in root.iter():
-        if not isinstance(el.tag, str):
-            continue
+    for el in _REQUISITE_ELEMENTS(root):
+        assert isinstance(el, etree._Element)
         tag = el.tag
         if tag in ("img", "source", "video", "audio", "track", "embed", "input", "script"):
             for attr in ("src", "data-src", "poster"):
@@ -237,9 +261,10 @@ def parse_html(html: str | bytes, url: str) -> PageLinks:
         return PageLinks()
     base_el = root.find(".//base[@href]")
     base = clean_url(url, base_el.get("href")) or url if base_el is not None else url
-    blocks = {el for block in _blocks(root, _RELATED_ATTR, _RELATED_HEADING) for el in block}
-    furniture = {el for block in _blocks(root, None, _FURNITURE_HEADING) for el in block}
-    main = _main_content(root, blocks)
+    classed: list[etree._Element] = _CLASSED(root)
+    memo: dict[etree._Element, int] = {}
+    blocks, furniture = _blocks(root, classed, memo)
+    main = _main_content(root, blocks, memo)
     # Document order, and each link once even where blocks nest.
     related = [clean_url(base, a.get("href")) for a in root.iter("a")
                if a in blocks or any(p in blocks for p in a.iterancestors())]

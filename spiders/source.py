@@ -33,6 +33,10 @@ class SourceSpider(scrapy.Spider):
     def __init__(self, sources: list[dict[str, Any]] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sources = sources or []
+        # URLs already requested in this crawl. The dupe filter would drop a repeat too,
+        # but only after a Request was built, fingerprinted and scheduled: on a site where
+        # every page links a dozen others, that is most of a crawl's requests.
+        self._requested: set[str] = set()
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         probed: set[str] = set()
@@ -49,6 +53,7 @@ class SourceSpider(scrapy.Spider):
                 meta["dont_obey_robotstxt"] = True
             # Seeds go through the dupe filter too, so that a related article linking
             # back to its source does not fetch the source twice.
+            self._requested.add(source["url"])
             yield scrapy.Request(source["url"], callback=self.parse_page, errback=self.failed,
                                  meta=meta)
             if site_key(source["url"]) not in probed:
@@ -62,6 +67,9 @@ class SourceSpider(scrapy.Spider):
         for page in meta.get("vigil_known", ()):
             if normalize_url(page["url"]) in linked:
                 continue
+            if page["url"] in self._requested:
+                continue
+            self._requested.add(page["url"])
             cited = page["found_by"] == CITED
             recheck = {**inherited(meta), "vigil_found_by": page["found_by"],
                        "vigil_depth": meta["vigil_max_depth"],
@@ -81,24 +89,27 @@ class SourceSpider(scrapy.Spider):
         """The probe's answer is only kept for comparison."""
 
     def _follow(self, response: Response, url: str, found_by: str, callback: Any,
-                **extra: Any) -> scrapy.Request:
+                **extra: Any) -> Iterator[scrapy.Request]:
+        """A request for ``url``, unless this crawl has already asked for it."""
+        if url in self._requested:
+            return
+        self._requested.add(url)
         meta = inherited(response.meta)
         meta.update(extra, vigil_found_by=found_by, vigil_referrer=response.url)
-        return scrapy.Request(url, callback=callback, errback=self.failed, meta=meta,
-                              headers={"Referer": response.url})
+        yield scrapy.Request(url, callback=callback, errback=self.failed, meta=meta,
+                             headers={"Referer": response.url})
 
     def parse_page(self, response: Response) -> Iterator[scrapy.Request]:
         """Seeds and related articles: follow requisites, related links and citations;
         for a seed, then recheck the known pages it no longer links."""
         linked: set[str] = set()
-        for request in self._links(response):
-            if request.meta["vigil_found_by"] in (RELATED, CITED):
-                linked.add(normalize_url(request.url))
-            yield request
+        yield from self._links(response, linked)
         if response.meta.get("vigil_found_by") == SEED:
             yield from self._rechecks(response.meta, linked)
 
-    def _links(self, response: Response) -> Iterator[scrapy.Request]:
+    def _links(self, response: Response, linked: set[str]) -> Iterator[scrapy.Request]:
+        """Requests for the page's requisites, citations and related articles; ``linked``
+        gets every page it links that way, requested before or not."""
         if not _is_html(response):
             return
         assert isinstance(response, TextResponse)
@@ -111,14 +122,17 @@ class SourceSpider(scrapy.Spider):
         depth, max_depth = meta["vigil_depth"], meta["vigil_max_depth"]
         for url in links.content:
             if site_key(url) not in sites and not is_share_link(url, response.url):
-                yield self._follow(response, url, CITED, self.parse_cited, vigil_sites=sites)
+                linked.add(normalize_url(url))
+                yield from self._follow(response, url, CITED, self.parse_cited,
+                                        vigil_sites=sites)
         if depth >= max_depth:
             return
         for url in dict.fromkeys([*links.content, *links.related]):
             if site_key(url) in sites and not is_listing_page(url) and \
                     not same_page(url, response.url):
-                yield self._follow(response, url, RELATED, self.parse_page,
-                                   vigil_depth=depth + 1, vigil_sites=sites)
+                linked.add(normalize_url(url))
+                yield from self._follow(response, url, RELATED, self.parse_page,
+                                        vigil_depth=depth + 1, vigil_sites=sites)
 
     def parse_cited(self, response: Response) -> Iterator[scrapy.Request]:
         """Cited pages are captured with their requisites and never followed further."""
@@ -134,7 +148,7 @@ class SourceSpider(scrapy.Spider):
 
     def _requisites(self, response: Response, urls: list[str]) -> Iterator[scrapy.Request]:
         for url in urls:
-            yield self._follow(response, url, REQUISITE, self.parse_requisite)
+            yield from self._follow(response, url, REQUISITE, self.parse_requisite)
 
     def failed(self, failure: Failure) -> Iterator[scrapy.Request]:
         """Failures are data: hand them to the archiver to record, and go on. A seed that

@@ -60,7 +60,7 @@ def test_a_notice_above_a_list_of_other_stories_is_a_removal() -> None:
                       f"budget and the new bus routes number {i}</a></li>" for i in range(1, 9))
     removed = extract(page("<p><strong>This article is no longer available.</strong> It was "
                            "removed at the request of the publisher.</p><h2>More from Local"
-                           f"</h2><ul>{teasers}</ul><p>" + "Other news of the district. " * 30
+                           f"</h2><ul>{teasers}</ul><p>" + "Other news of the district. " * 45
                            + "</p>"), URL)
     assert previous is not None and removed is not None and removed.words > 150
     finding = classify(Fetch(url=URL, status=200, extract=removed), previous)
