@@ -250,8 +250,10 @@ class Monitor:
     def _compare(self, item: _Observed, state: PageState, before: dict[str, Any],
                  crawl_id: int) -> list[Event]:
         assert item.final is not None
-        old = self.extract_of(before, item.options)
         new = item.fetch.extract
+        # No new extract: the payload is the last good one, or not an article; the old
+        # capture's extract would teach nothing (and cost a parse and a row per page).
+        old = self.extract_of(before, item.options) if new is not None else None
         if old is not None and new is not None:
             edit = compare(old, new, item.options.min_change)
             if edit is None:
