@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+from collections.abc import Iterable
 from pathlib import Path
+
+import surt
+from warcio.timeutils import iso_date_to_timestamp
 
 SUFFIX = ".cdxj"
 
@@ -24,6 +30,41 @@ def write_cdxj(warc: Path, index_dir: Path) -> Path:
     tmp = out.with_name(out.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
         write_cdx_index(handle, [str(warc)], {"sort": True})
+    os.replace(tmp, out)
+    return out
+
+
+_MIME_END = re.compile(r"[;\s]")
+
+
+def cdxj_line(*, target_uri: str, warc_date: str, revisit: bool, content_type: str | None,
+              status: int, payload_digest: str | None, offset: int, length: int,
+              filename: str) -> str:
+    """The line cdxj-indexer writes for a response or revisit record, made from what the
+    writer already knows, so that closing a file does not mean reading it back."""
+    fields: dict[str, str] = {"url": target_uri}
+    if revisit:
+        fields["mime"] = "warc/revisit"
+    elif content_type is not None:
+        fields["mime"] = _MIME_END.split(content_type, 1)[0].strip()
+    fields["status"] = str(status)
+    if payload_digest:
+        fields["digest"] = payload_digest
+    fields.update(length=str(length), offset=str(offset), filename=filename)
+    try:
+        key = str(surt.surt(target_uri))
+    except Exception:  # noqa: BLE001 -- cdxj-indexer falls back to the URL on any error
+        key = target_uri
+    return f"{key} {iso_date_to_timestamp(warc_date)} {json.dumps(fields)}\n"
+
+
+def write_lines(lines: Iterable[str], warc_name: str, index_dir: Path) -> Path:
+    """Write the lines of one closed WARC file's index, sorted, as cdxj-indexer would."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    out = index_path(index_dir, warc_name)
+    tmp = out.with_name(out.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.writelines(sorted(lines))
     os.replace(tmp, out)
     return out
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,9 @@ from warcio.warcwriter import WARCWriter
 from archive.timeutil import utcnow
 
 OPEN_SUFFIX = ".open"
+# zlib's default level. warcio's 9 costs 3 ms on an uncompressed 50 KB page against 1.7 ms
+# here, for files 0.5% smaller; on bodies the server already gzipped it changes nothing.
+GZIP_LEVEL = 6
 
 
 class WarcWriteError(OSError):
@@ -52,6 +56,22 @@ class _Hashing:
         self.out.flush()
 
 
+class _GzipMember:
+    """One gzip member for one record, as warcio's GzippingWrapper makes, at GZIP_LEVEL:
+    warcio calls ``flush()`` once, at the end of the record."""
+
+    def __init__(self, out: _Hashing) -> None:
+        self.out = out
+        self.compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+
+    def write(self, data: bytes) -> None:
+        self.out.write(self.compressor.compress(data))
+
+    def flush(self) -> None:
+        self.out.write(self.compressor.flush())
+        self.out.flush()
+
+
 class _Sha256WARCWriter(WARCWriter):  # type: ignore[misc]
     @staticmethod
     def _create_digester() -> Any:
@@ -84,7 +104,8 @@ class RotatingWarcWriter:
         self._serial = 0
         self._file: IO[bytes] | None = None
         self._name: str | None = None
-        self._writer = _Sha256WARCWriter(None, gzip=True, warc_version="1.1")
+        # Compression is ours (_GzipMember), so that its level is too.
+        self._writer = _Sha256WARCWriter(None, gzip=False, warc_version="1.1")
         self.closed_files: list[str] = []
         # SHA-256 of each closed file, hashed as written (None if a write was cut back).
         self.closed_sha256: dict[str, str] = {}
@@ -120,7 +141,7 @@ class RotatingWarcWriter:
         assert self._file is not None and self._name is not None
         offset = self._file.tell()
         hashing = _Hashing(self._file, self._whole)
-        self._writer.out = hashing
+        self._writer.out = _GzipMember(hashing)
         try:
             self._writer.write_record(record)
         except OSError as exc:

@@ -23,7 +23,7 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.python.failure import Failure
 from warcio.utils import Digester
 
-from archive.cdxj import write_cdxj
+from archive.cdxj import cdxj_line, write_cdxj, write_lines
 from archive.index import Capture
 from archive.reader import StoredRecord
 from archive.records import HttpExchange, Original, build_exchange_records
@@ -105,6 +105,8 @@ class WarcArchiver:
             on_close=self._index_closed,
         )
         self._pending: list[Capture] = []
+        # CDXJ lines of the records in each open file, written out when it closes.
+        self._cdxj: dict[str, list[str]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcArchiver:
@@ -133,7 +135,11 @@ class WarcArchiver:
         }
 
     def _index_closed(self, warc: Path) -> None:
-        write_cdxj(warc, self.config.home / "indexes")
+        lines = self._cdxj.pop(warc.name, None)
+        if lines is None:  # nothing written through this archiver: read the file
+            write_cdxj(warc, self.config.home / "indexes")
+        else:
+            write_lines(lines, warc.name, self.config.home / "indexes")
 
     # -- signals ---------------------------------------------------------------
     def bytes_received(self, data: bytes, request: Request, spider: Spider) -> None:
@@ -174,6 +180,11 @@ class WarcArchiver:
         )
         row = capture_of(stored, located.warc, located.offset, located.length,
                          original[0] if original else None)
+        self._cdxj.setdefault(located.warc, []).append(cdxj_line(
+            target_uri=stored.target_uri, warc_date=row.timestamp, revisit=row.revisit,
+            content_type=next(iter(stored.http_header_values("Content-Type")), None),
+            status=exchange.status, payload_digest=row.payload_digest,
+            offset=located.offset, length=located.length, filename=located.warc))
         self._pending.append(replace(row, member_sha256=located.member_sha256))
         if len(self._pending) >= self.config.index_batch:
             self._flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import sqlite3
 import subprocess
@@ -10,6 +11,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from cdxj_indexer.main import write_cdx_index
 from warcio.archiveiterator import ArchiveIterator
 
 from conftest import Vigil
@@ -116,6 +118,21 @@ def test_an_independent_index_and_reader_find_the_exact_bytes_served(
             assert body in sent[entry["url"]], entry["url"]
             checked += 1
     assert checked == sum(len(b) for b in sent.values())
+
+
+def test_the_cdxj_index_written_at_close_is_what_cdxj_indexer_reads_from_the_file(
+        vigil: Vigil, news: SiteServer, outside: SiteServer) -> None:
+    """The index is made from what the writer knew, not by reading the file back: it must
+    be byte for byte what the reference indexer finds in the file (revisits included)."""
+    crawl_replica(vigil, news)
+    vigil.crawl()  # unchanged pages: revisits, and 304s to conditional requests
+    assert len(vigil.warcs) == 2
+    for warc in vigil.warcs:
+        reference = io.StringIO()
+        write_cdx_index(reference, [str(warc)], {"sort": True})
+        ours = (vigil.home / "indexes" / (warc.name + ".cdxj")).read_text(encoding="utf-8")
+        assert ours == reference.getvalue(), warc.name
+        assert '"mime": "warc/revisit"' in ours or warc == vigil.warcs[0]
 
 
 def test_vigil_get_returns_the_decoded_payload_and_history_its_digest(
