@@ -8,7 +8,6 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-import surt
 from warcio.timeutils import iso_date_to_timestamp
 
 SUFFIX = ".cdxj"
@@ -51,6 +50,8 @@ def cdxj_line(*, target_uri: str, warc_date: str, revisit: bool, content_type: s
     if payload_digest:
         fields["digest"] = payload_digest
     fields.update(length=str(length), offset=str(offset), filename=filename)
+    import surt  # here: it loads tldextract, a twentieth of a second at every start
+
     try:
         key = str(surt.surt(target_uri))
     except Exception:  # noqa: BLE001 -- cdxj-indexer falls back to the URL on any error

@@ -16,9 +16,11 @@ from warcio.warcwriter import WARCWriter
 from archive.timeutil import utcnow
 
 OPEN_SUFFIX = ".open"
-# zlib's default level. warcio's 9 costs 3 ms on an uncompressed 50 KB page against 1.7 ms
-# here, for files 0.5% smaller; on bodies the server already gzipped it changes nothing.
-GZIP_LEVEL = 6
+# Bodies a server sent compressed (most pages) are not made smaller by any level. On an
+# uncompressed 50 KB page, warcio's level 9 costs ~2 ms, zlib's default 6 ~1.5 ms and 3
+# ~0.6 ms, for files 10% larger than at 6: a crawl is bound by this CPU, so 3 by default
+# (ARCHIVE_GZIP_LEVEL changes it; a file can be recompressed later, a missed page cannot).
+GZIP_LEVEL = 3
 
 
 class WarcWriteError(OSError):
@@ -50,19 +52,24 @@ class _Hashing:
         self.digest.update(data)
         if self.whole is not None:
             self.whole.update(data)
-        return self.out.write(data)
+        # The file is unbuffered (see _open_new): a write may take only part of the data.
+        view = memoryview(data)
+        while view:
+            written = self.out.write(view)
+            view = view[written or 0:]
+        return len(data)
 
     def flush(self) -> None:
         self.out.flush()
 
 
 class _GzipMember:
-    """One gzip member for one record, as warcio's GzippingWrapper makes, at GZIP_LEVEL:
-    warcio calls ``flush()`` once, at the end of the record."""
+    """One gzip member for one record, as warcio's GzippingWrapper makes, at a level of
+    our choosing: warcio calls ``flush()`` once, at the end of the record."""
 
-    def __init__(self, out: _Hashing) -> None:
+    def __init__(self, out: _Hashing, level: int) -> None:
         self.out = out
-        self.compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        self.compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
 
     def write(self, data: bytes) -> None:
         self.out.write(self.compressor.compress(data))
@@ -95,8 +102,10 @@ class RotatingWarcWriter:
         prefix: str = "vigil",
         max_size: int = 1 << 30,
         on_close: Callable[[Path], None] | None = None,
+        gzip_level: int = GZIP_LEVEL,
     ) -> None:
         self.directory = directory
+        self.gzip_level = gzip_level
         self.prefix = prefix
         self.max_size = max_size
         self._warcinfo = dict(warcinfo)
@@ -128,7 +137,9 @@ class RotatingWarcWriter:
         name = f"{self.prefix}-{stamp}-{self._serial:05d}-{self._host}-{os.getpid()}.warc.gz"
         self._serial += 1
         try:
-            handle = open(self.directory / (name + OPEN_SUFFIX), "xb")  # noqa: SIM115
+            # Unbuffered: after a failed write (disk full) a buffer would still hold bytes
+            # of the cut record, and fail again, or land after the cut, at the next flush.
+            handle = open(self.directory / (name + OPEN_SUFFIX), "xb", buffering=0)  # noqa: SIM115
         except OSError as exc:
             raise WarcWriteError(f"cannot create WARC file {name}: {exc}") from exc
         self._file, self._name = handle, name
@@ -141,7 +152,7 @@ class RotatingWarcWriter:
         assert self._file is not None and self._name is not None
         offset = self._file.tell()
         hashing = _Hashing(self._file, self._whole)
-        self._writer.out = _GzipMember(hashing)
+        self._writer.out = _GzipMember(hashing, self.gzip_level)
         try:
             self._writer.write_record(record)
         except OSError as exc:

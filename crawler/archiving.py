@@ -65,6 +65,7 @@ class ArchiveSettings:
     max_file_size: int
     max_payload: int
     index_batch: int
+    gzip_level: int
     operator: str
     description: str
 
@@ -80,6 +81,7 @@ class ArchiveSettings:
             max_file_size=settings.getint("ARCHIVE_MAX_FILE_SIZE"),
             max_payload=settings.getint("ARCHIVE_MAX_PAYLOAD"),
             index_batch=max(1, settings.getint("ARCHIVE_INDEX_BATCH")),
+            gzip_level=settings.getint("ARCHIVE_GZIP_LEVEL"),
             operator=settings.get("ARCHIVE_OPERATOR") or "",
             description=settings.get("ARCHIVE_DESCRIPTION") or "",
         )
@@ -103,6 +105,7 @@ class WarcArchiver:
             config.home / "warcs", self._warcinfo(crawler.settings),
             max_size=config.max_file_size,
             on_close=self._index_closed,
+            gzip_level=config.gzip_level,
         )
         self._pending: list[Capture] = []
         # CDXJ lines of the records in each open file, written out when it closes.

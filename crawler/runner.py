@@ -44,6 +44,9 @@ class SettingError(ValueError):
 _BOOLEAN_WORDS = {"true", "false", "1", "0"}
 
 
+_RANGES = {"ARCHIVE_GZIP_LEVEL": (1, 9)}
+
+
 def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
     """``NAME=VALUE`` pairs, each value checked against the type of the setting's default
     (a typo fails here, before a crawl starts, not as a traceback inside Scrapy)."""
@@ -67,6 +70,9 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
         except ValueError:
             kind = type(default).__name__
             raise SettingError(f"invalid setting {pair!r}: {name} takes a {kind}") from None
+        low, high = _RANGES.get(name, (None, None))
+        if low is not None and high is not None and not low <= int(value) <= high:
+            raise SettingError(f"invalid setting {pair!r}: {name} is from {low} to {high}")
         overrides[name] = value
     return overrides
 

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import lxml.html
 from lxml import etree
 
 # Class/id tokens of page furniture: links in these are never content or related.
@@ -98,6 +97,9 @@ def _is_boilerplate(el: etree._Element) -> bool:
 # but in libxml2 rather than by splitting a page's text into Python strings.
 _TEXT_LEN = etree.XPath("string-length(normalize-space(.))")
 _CLASSED = etree.XPath("//*[@class or @id]")
+# Plain lxml elements: lxml.html's element classes cost a Python call per element touched.
+_PARSER = etree.HTMLParser()
+_UTF8_PARSER = etree.HTMLParser(encoding="utf-8")
 _MAIN_CANDIDATES = etree.XPath("//article|//main|//*[@class or @id or @role or @itemprop]")
 _REQUISITE_ELEMENTS = etree.XPath(
     "//img|//source|//video|//audio|//track|//embed|//input|//script|//link|//style"
@@ -256,8 +258,14 @@ def _requisites(root: etree._Element, base: str) -> Iterator[str | None]:
 def parse_html(html: str | bytes, url: str) -> PageLinks:
     """Every link class vigil follows, from one parse of the page."""
     try:
-        root = lxml.html.document_fromstring(html)
-    except (etree.ParserError, ValueError):
+        try:
+            root = etree.fromstring(html, _PARSER)
+        except ValueError:  # text with an XML declaration naming its encoding (XHTML)
+            text = html.encode("utf-8") if isinstance(html, str) else html
+            root = etree.fromstring(text, _UTF8_PARSER)
+    except (etree.XMLSyntaxError, ValueError):
+        return PageLinks()
+    if root is None:
         return PageLinks()
     base_el = root.find(".//base[@href]")
     base = clean_url(url, base_el.get("href")) or url if base_el is not None else url
