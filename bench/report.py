@@ -26,13 +26,13 @@ def write_report(result: dict[str, Any], path: Path) -> None:
         ("capture pages/s: wget -r --warc-file", _m(cap["wget_pages_per_s"], "/s"), "—", "—"),
         ("capture pages/s: bare Scrapy spider (writes nothing)",
          _m(cap["bare_scrapy_pages_per_s"], "/s"), "—", "—"),
-        ("capture pages/s: bare Scrapy spider with `CONCURRENT_ITEMS=1` (reference)",
+        ("capture pages/s: the same spider under vigil's Scrapy settings (reference)",
          _m(cap["bare_scrapy_tuned_pages_per_s"], "/s"), "—", "—"),
         ("capture pages/s: vigil crawl, politeness off", _m(cap["vigil_pages_per_s"], "/s"),
          "—", "—"),
         ("vigil ÷ bare Scrapy, same run", _m(ratio, "×", 2), "≥ 0.8×",
          _verdict(ratio["median"] >= 0.8)),
-        ("vigil ÷ bare Scrapy with `CONCURRENT_ITEMS=1` (reference)",
+        ("vigil ÷ the spider under vigil's Scrapy settings: the cost of archiving (reference)",
          _m(cap["vigil_vs_bare_scrapy_tuned"], "×", 2), "—", "—"),
         ("vigil ÷ wget, same run", _m(wget, "×", 2), "≥ 0.2× (aim 1×)",
          _verdict(wget["median"] >= 0.2)),
@@ -94,13 +94,14 @@ def write_report(result: dict[str, Any], path: Path) -> None:
         "writes nothing; vigil writes request and response records (gzip, SHA-256 digests), "
         "indexes them in SQLite, classifies links (main content, related blocks, "
         "requisites) and runs the change monitor after the crawl.", "",
-        "vigil's Scrapy settings differ from the stock baseline in one engine setting: "
-        "`CONCURRENT_ITEMS=1` (its spider yields requests only, and Scrapy otherwise starts "
-        "100 asyncio tasks per response to process them). The reference rows give the "
-        "baseline that setting too. vigil also avoids two costs inside Scrapy that the "
-        "baseline pays: it makes a still-compressed body a plain `Response` (otherwise "
-        "`HttpCompressionMiddleware` runs charset detection on gzip bytes), and it drops "
-        "seen URLs before building requests, as the baseline does.", "",
+        "The bar is against a stock Scrapy spider (run outside the project). vigil's own "
+        "Scrapy settings spare it two costs that stock Scrapy pays on every page: its "
+        "download handler makes a still-compressed body a plain `Response` (otherwise "
+        "`HttpCompressionMiddleware` runs charset detection on the gzip bytes, several ms "
+        "per page), and `CONCURRENT_ITEMS=1` (its spider yields requests only; Scrapy "
+        "otherwise starts 100 asyncio tasks per response to process them). The reference "
+        "rows run the same bare spider inside the project, with those settings, so the gap "
+        "there is what archiving, indexing and link classification cost.", "",
         "The bytes-on-disk bar is not met by design: every recapture of an unchanged page "
         "writes a `revisit` record with the HTTP headers (issue 4 asks for it, and for the "
         "request record beside it), about 1.2 KB against a ~15 KB compressed page.", "",
