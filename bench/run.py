@@ -50,7 +50,7 @@ def free_port() -> int:
 
 
 class Nginx:
-    def __init__(self, site: Path) -> None:
+    def __init__(self, site: Path, *, gzip: bool = True) -> None:
         self.port = free_port()
         WORK.mkdir(parents=True, exist_ok=True)
         conf = WORK / f"nginx-{self.port}.conf"
@@ -62,7 +62,7 @@ http {{
   access_log off; sendfile on; keepalive_requests 1000000;
   types {{ text/html html; text/css css; image/jpeg jpg; }}
   default_type application/octet-stream;
-  gzip on; gzip_types text/css;
+  gzip {"on" if gzip else "off"}; gzip_types text/css;
   server {{ listen 127.0.0.2:{self.port}; root {site}; etag on; }}
 }}""")
         self.process = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(WORK)],
@@ -150,6 +150,21 @@ def capture_figures(base: str) -> dict[str, Any]:
         "peak_rss_mb": summary([r["rss_mb"] for r in rows]),
         "pages": rows[0]["vigil_pages"],
     }
+
+
+def uncompressed_figures(base: str) -> dict[str, Any]:
+    """The same pages from a server that does not compress them: vigil then gzips every
+    body itself, and stock Scrapy is spared its charset sniffing of gzip bytes."""
+    rows = []
+    for _ in range(RUNS):
+        bare_s, bare_pages = run_bare(base)
+        vigil_s, vigil_pages, _result = run_vigil(base)
+        rows.append({"bare": bare_pages / bare_s, "vigil": vigil_pages / vigil_s})
+        print(f"  run: bare {rows[-1]['bare']:.0f}/s, vigil {rows[-1]['vigil']:.0f}/s",
+              file=sys.stderr)
+    return {"bare_scrapy_pages_per_s": summary([r["bare"] for r in rows]),
+            "vigil_pages_per_s": summary([r["vigil"] for r in rows]),
+            "vigil_vs_bare_scrapy": summary([r["vigil"] / r["bare"] for r in rows])}
 
 
 def server_ceiling(base: str) -> float:
@@ -312,6 +327,12 @@ def main() -> None:
     extraction = figures["monitor_one_core"]["extract_ms_per_page"]["median"]
     figures["cpu_ms_per_page"] = {"capture": capture_cpu, "extraction": extraction,
                                   "total": round(capture_cpu + extraction, 3)}
+    plain = Nginx(site, gzip=False)
+    try:
+        print("capture, uncompressed …", file=sys.stderr)
+        figures["capture_uncompressed"] = uncompressed_figures(plain.base)
+    finally:
+        plain.stop()
     small = WORK / "site-200"
     if not (small / "a" / "00199.html").exists():
         generate(small, 200)
