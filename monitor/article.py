@@ -10,7 +10,7 @@ from lxml import etree
 
 # A container is "the article" when its markup says so: <article>, <main>, schema.org's
 # articleBody, role=main, or the class/id names publishing systems give the story body.
-_MAIN_ATTR = re.compile(
+MAIN_ATTR = re.compile(
     r"(^|[-_ ])((entry|post|article|story|news)[-_ ]{0,2}(content|body|text)|articlebody|"
     r"main[-_ ]{0,2}content)([-_ ]|$)",
     re.IGNORECASE,
@@ -82,7 +82,7 @@ def find_container(root: etree._Element) -> etree._Element | None:
     candidates = [el for el in _CANDIDATES(root) if isinstance(el.tag, str) and (
         el.tag in ("article", "main") or el.get("role") == "main"
         or el.get("itemprop") == "articleBody"
-        or _MAIN_ATTR.search(f"{el.get('class', '')} {el.get('id', '')}"))]
+        or MAIN_ATTR.search(f"{el.get('class', '')} {el.get('id', '')}"))]
     if not candidates:
         return None
     lengths = {el: int(_TEXT_LEN(el)) for el in candidates}
@@ -105,7 +105,7 @@ def _strip_furniture(container: etree._Element) -> None:
             doomed.append(heading)
             sibling = heading.getnext()
             while sibling is not None and sibling.tag not in _HEADINGS and \
-                    not _is_prose(sibling):
+                    not is_prose(sibling):
                 doomed.append(sibling)
                 sibling = sibling.getnext()
     for el in doomed:
@@ -121,7 +121,7 @@ def _strip_furniture(container: etree._Element) -> None:
         parent.remove(el)
 
 
-def _is_prose(el: etree._Element) -> bool:
+def is_prose(el: etree._Element) -> bool:
     """A paragraph with words of its own, not just a link."""
     if el.tag != "p":
         return False

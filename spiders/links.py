@@ -9,6 +9,9 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from lxml import etree
 
+# One notion of "the story's element" for link scope and for extraction.
+from monitor.article import MAIN_ATTR, is_prose
+
 # Class/id tokens of page furniture: links in these are never content or related.
 _BOILERPLATE = re.compile(
     r"(^|[-_ ])(nav|navbar|navigation|menu|menus|sidebar|widget|widgets|footer|masthead|"
@@ -42,12 +45,6 @@ _FURNITURE_HEADING = re.compile(
     re.IGNORECASE,
 )
 _HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
-
-_MAIN_ATTR = re.compile(
-    r"(^|[-_ ])((entry|post|article|story|news)[-_ ]{0,2}(content|body|text)|articlebody|"
-    r"main[-_ ]{0,2}content)([-_ ]|$)",
-    re.IGNORECASE,
-)
 
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+?)\1\s*\)|@import\s+(['"])([^'"]+)\3""",
                       re.IGNORECASE)
@@ -134,14 +131,6 @@ def _blocks(root: etree._Element, classed: list[etree._Element],
     return related, furniture
 
 
-def _is_prose(el: etree._Element) -> bool:
-    """A paragraph with words of its own, not just a link."""
-    if el.tag != "p":
-        return False
-    own = (el.text or "") + "".join(child.tail or "" for child in el)
-    return bool(own.strip())
-
-
 def _heading_block(heading: etree._Element, memo: dict[etree._Element, int],
                    ) -> list[etree._Element]:
     """What a heading introduces: its own container, unless that container is the whole
@@ -149,14 +138,14 @@ def _heading_block(heading: etree._Element, memo: dict[etree._Element, int],
     (an article goes on after a "Related stories" list)."""
     parent = heading.getparent()
     if parent is not None and parent.tag not in ("body", "main", "article") and not \
-            _MAIN_ATTR.search(_tokens(parent)):
+            MAIN_ATTR.search(_tokens(parent)):
         outer = parent.getparent()
         if _text_len(parent, memo) < 0.5 * _text_len(
                 outer if outer is not None else parent, memo):
             return [parent]
     siblings = []
     sibling = heading.getnext()
-    while sibling is not None and sibling.tag not in _HEADING_TAGS and not _is_prose(sibling):
+    while sibling is not None and sibling.tag not in _HEADING_TAGS and not is_prose(sibling):
         siblings.append(sibling)
         sibling = sibling.getnext()
     return siblings
@@ -166,7 +155,7 @@ def _main_content(root: etree._Element, related: set[etree._Element],
                   memo: dict[etree._Element, int]) -> etree._Element:
     candidates = [el for el in _MAIN_CANDIDATES(root) if (
         el.tag in ("article", "main") or el.get("role") == "main"
-        or el.get("itemprop") == "articleBody" or _MAIN_ATTR.search(_tokens(el)))]
+        or el.get("itemprop") == "articleBody" or MAIN_ATTR.search(_tokens(el)))]
     candidates = [el for el in candidates
                   if el not in related and not any(a in related for a in el.iterancestors())]
     if not candidates:
