@@ -8,7 +8,6 @@ captures of one page are compared by the same reading of it.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import logging
@@ -186,15 +185,16 @@ def extract(payload: bytes, url: str, options: ExtractOptions | None = None) -> 
     # Title, byline and date come from the markup, before anything is stripped.
     head = _head_fields(root)
     container = root.find(".//body") if options.include else find_container(root)
-    # trafilatura cleans the tree it is given: it gets a copy.
-    found = None if container is not None else _general(copy.deepcopy(root), url)
     if container is not None:
         article = article_blocks(root, container, url)
-        found = ([b.text for b in article.blocks if not _is_link_block(b)], article.outlinks)
-    elif found is None:
-        log.info("no article extracted from %s", url)
-        return None
-    texts, outlinks = found
+        texts = [b.text for b in article.blocks if not _is_link_block(b)]
+        outlinks = article.outlinks
+    else:
+        found = _general(root, url)  # it cleans the tree in place: nothing reads it after
+        if found is None:
+            log.info("no article extracted from %s", url)
+            return None
+        texts, outlinks = found
     # A block left with no letter or digit (the "·" between removed counters) is gone.
     paragraphs = tuple(p for p in (_clean(text, options.ignore) for text in texts)
                        if any(c.isalnum() for c in p))
