@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -18,19 +19,16 @@ def index_path(index_dir: Path, warc_name: str) -> Path:
 
 
 def write_cdxj(warc: Path, index_dir: Path) -> Path:
-    """Index one closed WARC file into ``index_dir``, sorted (written whole, then renamed,
-    so a reader never sees half an index)."""
+    """Index one closed WARC file into ``index_dir`` by reading it (recovery's way; a
+    crawl writes the lines it already knows, with ``write_lines``)."""
     # Imported when first needed: it pulls in pyamf and friends, a tenth of a second
     # that every command would otherwise pay at start.
     from cdxj_indexer.main import write_cdx_index
 
-    index_dir.mkdir(parents=True, exist_ok=True)
-    out = index_path(index_dir, warc.name)
-    tmp = out.with_name(out.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        write_cdx_index(handle, [str(warc)], {"sort": True})
-    os.replace(tmp, out)
-    return out
+    found = io.StringIO()  # read back line by line at "\n" only, as it was written
+    write_cdx_index(found, [str(warc)], {"sort": True})
+    found.seek(0)
+    return write_lines(found, warc.name, index_dir)
 
 
 _MIME_END = re.compile(r"[;\s]")
@@ -60,7 +58,8 @@ def cdxj_line(*, target_uri: str, warc_date: str, revisit: bool, content_type: s
 
 
 def write_lines(lines: Iterable[str], warc_name: str, index_dir: Path) -> Path:
-    """Write the lines of one closed WARC file's index, sorted, as cdxj-indexer would."""
+    """Write the lines of one closed WARC file's index, sorted as cdxj-indexer sorts them
+    (written whole, then renamed, so a reader never sees half an index)."""
     index_dir.mkdir(parents=True, exist_ok=True)
     out = index_path(index_dir, warc_name)
     tmp = out.with_name(out.name + ".tmp")
