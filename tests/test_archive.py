@@ -130,6 +130,32 @@ def _exchange(n: int, size: int) -> HttpExchange:
         body=random.Random(n).randbytes(size), date=T0, ip_address="127.0.0.2")
 
 
+@pytest.mark.parametrize("level", [1, 3, 4, 9])
+def test_every_gzip_level_writes_one_valid_member_per_record(tmp_path: Path, level: int) -> None:
+    # Levels 1-3 are ISA-L's, 4-9 zlib's: both must give plain gzip members.
+    writer = RotatingWarcWriter(tmp_path, {"software": "test"}, gzip_level=level)
+    text = b"<p>" + b"the council report on the levee " * 2000 + b"</p>"
+    exchange = HttpExchange(
+        url="http://example.org/page", method="GET", request_headers=[("Host", "example.org")],
+        request_body=b"", protocol="HTTP/1.1", status=200, reason="OK",
+        response_headers=[("Content-Type", "text/html")], body=text, date=T0)
+    located = writer.write(*build_exchange_records(writer.builder, exchange))
+    writer.close()
+    path = tmp_path / writer.closed_files[0]
+    check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", str(path)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+    data = path.read_bytes()
+    for where in located:
+        member = data[where.offset:where.offset + where.length]
+        inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+        inflater.decompress(member)
+        assert inflater.eof and not inflater.unused_data, "exactly one gzip member"
+        assert hashlib.sha256(member).hexdigest() == where.member_sha256
+    assert read_record(tmp_path, located[0].warc, located[0].offset).payload() == text
+    assert located[0].length < len(text) / 5, "the page is compressed"
+
+
 def test_files_rotate_at_their_size_each_valid_and_opening_with_warcinfo(tmp_path: Path) -> None:
     writer = RotatingWarcWriter(tmp_path, {"software": "test"}, max_size=20_000)
     locations = []

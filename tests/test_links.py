@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
 from archive.urls import is_listing_page, is_share_link, site_key
-from spiders.links import css_urls, parse_html
+from spiders.links import clean_url, css_urls, parse_html
 
 BASE = "https://news.example/2026/01/02/story/"
 
@@ -139,3 +142,27 @@ def test_a_link_carrying_the_page_url_is_a_share_button() -> None:
     assert is_share_link("https://social.example/post?u=https%3A%2F%2Fnews.example%2F2026"
                          "%2F01%2F02%2Fstory%2F", page=BASE)
     assert not is_share_link("https://gov.example/report?id=7", page=BASE)
+
+
+def _by_urljoin(base: str, href: str) -> str | None:
+    try:
+        parts = urlsplit(urljoin(base, href.strip()))
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+
+
+def test_plain_absolute_paths_resolve_exactly_as_urljoin_resolves_them() -> None:
+    bases = ["http://a.example/x/y.html?q=1#f", "https://b.example:8443/", "http://d.example",
+             "http://u:p@c.example/d/", "http://[::1]:80/a", "http://[bad/", "ftp://x/y",
+             "file:///tmp/x"]
+    hrefs = ["/", "/a", "/a/b.html", "/a?", "/a?#", "/a??", "/a?b?", "/a?#?", "/a?b", "/a#",
+             "/a#b", "/a?b#c", "/?", "/#", "/./a", "/a/./b", "/a/../b", "/a/..", "/a/.", "/..",
+             "/.", "/.well-known/x", "/a/.b", "/a/...", "/a?/../b", "/a#/../b", "/a/.?x",
+             "/a/..#x", "/%2e%2e/x", "/a\tb", "/a\nb", "/a b", "/ä/ö", "/a;p?q", "/a//b",
+             "//other.example/x", "/a\\b"]
+    for base, href in itertools.product(bases, hrefs):
+        for spaced in (href, f" {href}\n"):
+            assert clean_url(base, spaced) == _by_urljoin(base, spaced), (base, spaced)
