@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -55,8 +55,8 @@ class Capture:
         return parse_stored(self.timestamp)
 
     def row(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("id")
+        # Every field is a plain value: asdict()'s deep copy is not needed.
+        data = {name: getattr(self, name) for name in _FIELDS if name != "id"}
         data["revisit"] = int(self.revisit)
         data["recheck"] = int(self.recheck)
         if data["payload_status"] is None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from io import BytesIO
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,6 +53,36 @@ class HttpExchange:
     # Extension fields (WARC 1.1 allows named fields of one's own): how vigil came to
     # fetch this, so the index can be rebuilt from the WARC alone.
     provenance: tuple[tuple[str, str], ...] = ()
+
+    @cached_property
+    def body_sha256(self) -> bytes:
+        """SHA-256 of the body as stored (hashed once: the record, the revisit decision
+        and the index row all need it)."""
+        return hashlib.sha256(self.body).digest()
+
+    @property
+    def payload_digest(self) -> str:
+        """The body's WARC-Payload-Digest."""
+        return warc_digest(self.body_sha256)
+
+
+def warc_digest(sha256: bytes) -> str:
+    """A WARC digest field for a SHA-256 digest, as warcio writes it (base32)."""
+    return "sha256:" + base64.b32encode(sha256).decode("ascii")
+
+
+_EMPTY_DIGEST = warc_digest(hashlib.sha256(b"").digest())
+
+
+def _digest_fields(http: StatusAndHeaders, body: bytes, payload_digest: str,
+                   ) -> dict[str, str]:
+    """Block and payload digests from the bytes in hand; warcio would read the payload
+    twice more to make them. SHA-256, as RotatingWarcWriter's builder makes them."""
+    http.compute_headers_buffer()
+    block = hashlib.sha256(http.headers_buff)
+    block.update(body)
+    return {"WARC-Payload-Digest": payload_digest,
+            "WARC-Block-Digest": warc_digest(block.digest())}
 
 
 REVISIT_IDENTICAL = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
@@ -106,10 +139,12 @@ def build_exchange_records(builder: RecordBuilder, exchange: HttpExchange,
     the first. With ``original``, the response is a revisit record: of an identical
     payload, or (``not_modified``) of a 304 answer to a conditional request."""
     if original is None:
+        http = _http_response(exchange)
+        fields = _response_fields(exchange)
+        fields.update(_digest_fields(http, exchange.body, exchange.payload_digest))
         response = builder.create_warc_record(
             exchange.url, "response", payload=BytesIO(exchange.body),
-            length=len(exchange.body), warc_headers_dict=_response_fields(exchange),
-            http_headers=_http_response(exchange))
+            length=len(exchange.body), warc_headers_dict=fields, http_headers=http)
     else:
         response = build_revisit(builder, exchange, original, not_modified)
     return response, _request_record(builder, exchange, response)
@@ -142,6 +177,9 @@ def _request_record(builder: RecordBuilder, exchange: HttpExchange, response: An
     request_fields = {"WARC-Date": date, "WARC-Concurrent-To": response_id}
     if exchange.ip_address:
         request_fields["WARC-IP-Address"] = exchange.ip_address
+    body = exchange.request_body
+    request_fields.update(_digest_fields(http_request, body, warc_digest(
+        hashlib.sha256(body).digest()) if body else _EMPTY_DIGEST))
     return builder.create_warc_record(
         exchange.url,
         "request",

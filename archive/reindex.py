@@ -35,12 +35,15 @@ def _int(value: str | None) -> int | None:
 
 
 def capture_of(record: StoredRecord, warc: str, offset: int, length: int,
-               original: Capture | None = None) -> Capture:
+               original: Capture | None = None, *, body_sha256: str | None = None) -> Capture:
     """The index row of a response or revisit record (``original``: what a revisit
-    refers to, whose payload it serves)."""
+    refers to, whose payload it serves; ``body_sha256``: the body's hex SHA-256, when the
+    caller has already hashed it)."""
     status = record.status or 0
     revisit = record.rec_type == "revisit"
     payload = record.payload()
+    # An uncoded payload is the body itself: no need to hash it again.
+    known = body_sha256 if body_sha256 and payload is record.body else None
     location = next(iter(record.http_header_values("Location")), None)
     return Capture(
         url=normalize_url(record.target_uri),
@@ -48,7 +51,8 @@ def capture_of(record: StoredRecord, warc: str, offset: int, length: int,
         status=status,
         content_type=next(iter(record.http_header_values("Content-Type")), None) or (
             original.content_type if original else None),
-        digest=original.digest if revisit and original else sha256_digest(payload),
+        digest=original.digest if revisit and original else (
+            f"sha256:{known}" if known else sha256_digest(payload)),
         payload_digest=record.warc_header("WARC-Payload-Digest"),
         warc=warc,
         offset=offset,

@@ -21,7 +21,6 @@ from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from scrapy.utils.defer import deferred_from_coro
 from twisted.python.failure import Failure
-from warcio.utils import Digester
 
 from archive.cdxj import cdxj_line, write_cdxj, write_lines
 from archive.index import Capture
@@ -182,7 +181,8 @@ class WarcArchiver:
             body=b"" if original is not None else exchange.body,
         )
         row = capture_of(stored, located.warc, located.offset, located.length,
-                         original[0] if original else None)
+                         original[0] if original else None,
+                         body_sha256=exchange.body_sha256.hex())
         self._cdxj.setdefault(located.warc, []).append(cdxj_line(
             target_uri=stored.target_uri, warc_date=row.timestamp, revisit=row.revisit,
             content_type=next(iter(stored.http_header_values("Content-Type")), None),
@@ -206,7 +206,7 @@ class WarcArchiver:
         if not 200 <= exchange.status < 300 or exchange.truncated:
             return None, False
         last = self.store.captures.last_payload(exchange.url)
-        if last is None or last.payload_digest != payload_digest(exchange.body):
+        if last is None or last.payload_digest != exchange.payload_digest:
             return None, False
         return self._as_original(last), False
 
@@ -329,13 +329,6 @@ def _request_headers(request: Request) -> list[tuple[str, str]]:
     host = [("Host", urlsplit(request.url).netloc)]
     sent = [(k, v) for k, v in _all_headers(request.headers) if k.lower() != "host"]
     return host + sent
-
-
-def payload_digest(body: bytes) -> str:
-    """The WARC-Payload-Digest our writer gives this body."""
-    digester = Digester("sha256")
-    digester.update(body)
-    return str(digester)
 
 
 def _found_by(request: Request, url: str) -> str:
