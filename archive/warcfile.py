@@ -7,6 +7,7 @@ import os
 import socket
 import zlib
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -42,47 +43,48 @@ class RecordLocation:
     member_sha256: str  # of the record's gzip member, as written
 
 
-class _Hashing:
-    """Passes writes through to the file, hashing the bytes on their way to disk: the
-    record's own hash, and the running hash of the whole file."""
+class _Collect:
+    """warcio writes a record into this: its bytes, to be compressed as one member."""
 
-    def __init__(self, out: IO[bytes], whole: Any) -> None:
-        self.out = out
-        self.digest = hashlib.sha256()
-        self.whole = whole
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
 
     def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        if self.whole is not None:
-            self.whole.update(data)
-        # The file is unbuffered (see _open_new): a write may take only part of the data.
-        view = memoryview(data)
-        while view:
-            written = self.out.write(view)
-            view = view[written or 0:]
+        self.chunks.append(bytes(data))
         return len(data)
 
     def flush(self) -> None:
-        self.out.flush()
+        pass
 
 
-class _GzipMember:
-    """One gzip member for one record, as warcio's GzippingWrapper makes, at a level of
-    our choosing: warcio calls ``flush()`` once, at the end of the record."""
+def gzip_member(data: bytes, level: int) -> bytes:
+    """One gzip member holding ``data`` (as warcio's GzippingWrapper makes one per
+    record), in one call that releases the GIL."""
+    compressor: Any = (
+        isal_zlib.compressobj(level, isal_zlib.DEFLATED, isal_zlib.MAX_WBITS + 16)
+        if level in _ISAL_LEVELS
+        else zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16))
+    return bytes(compressor.compress(data) + compressor.flush())
 
-    def __init__(self, out: _Hashing, level: int) -> None:
-        self.out = out
-        self.compressor: Any = (
-            isal_zlib.compressobj(level, isal_zlib.DEFLATED, isal_zlib.MAX_WBITS + 16)
-            if level in _ISAL_LEVELS
-            else zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16))
 
-    def write(self, data: bytes) -> None:
-        self.out.write(self.compressor.compress(data))
+# Records this large are compressed on a worker thread while the crawl goes on (the
+# compressors release the GIL); smaller ones cost less to compress than to hand over.
+_BACKGROUND_MIN = 16_384
+_worker: ThreadPoolExecutor | None = None
 
-    def flush(self) -> None:
-        self.out.write(self.compressor.flush())
-        self.out.flush()
+
+def _background() -> ThreadPoolExecutor:
+    global _worker
+    if _worker is None:
+        _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-gzip")
+    return _worker
+
+
+@dataclass(frozen=True)
+class PendingWrite:
+    """Records serialised and being compressed; ``RotatingWarcWriter.finish`` writes them."""
+
+    members: tuple[tuple[Any, bytes | Future[bytes]], ...]
 
 
 class _Sha256WARCWriter(WARCWriter):  # type: ignore[misc]
@@ -152,15 +154,28 @@ class RotatingWarcWriter:
         self._whole = hashlib.sha256()
         self._writer.out = handle
         info = self._writer.create_warcinfo_record(name, self._warcinfo)
-        self._append(info)
+        self._append(info, self._member(info))
 
-    def _append(self, record: Any) -> RecordLocation:
-        assert self._file is not None and self._name is not None
-        offset = self._file.tell()
-        hashing = _Hashing(self._file, self._whole)
-        self._writer.out = _GzipMember(hashing, self.gzip_level)
+    def _member(self, record: Any) -> bytes:
+        return gzip_member(self._serialise(record), self.gzip_level)
+
+    def _serialise(self, record: Any) -> bytes:
+        collected = _Collect()
+        self._writer.out = collected
         try:
             self._writer.write_record(record)
+        finally:
+            self._writer.out = self._file
+        return b"".join(collected.chunks)
+
+    def _append(self, record: Any, member: bytes) -> RecordLocation:
+        assert self._file is not None and self._name is not None
+        offset = self._file.tell()
+        try:
+            # The file is unbuffered (see _open_new): a write may take only part of it.
+            view = memoryview(member)
+            while view:
+                view = view[self._file.write(view) or 0:]
         except OSError as exc:
             # Cut the partial member so the file still ends on a record boundary; the
             # running hash no longer describes it.
@@ -168,26 +183,42 @@ class RotatingWarcWriter:
             self._file.seek(offset)
             self._whole = None
             raise WarcWriteError(f"cannot write to {self._name}: {exc}") from exc
-        finally:
-            self._writer.out = self._file
-        end = self._file.tell()
-        self.bytes_written += end - offset
+        if self._whole is not None:
+            self._whole.update(member)
+        self.bytes_written += len(member)
         return RecordLocation(
             warc=self._name,
             offset=offset,
-            length=end - offset,
+            length=len(member),
             record_id=record.rec_headers.get_header("WARC-Record-ID"),
             payload_digest=record.rec_headers.get_header("WARC-Payload-Digest"),
-            member_sha256=hashing.digest.hexdigest(),
+            member_sha256=hashlib.sha256(member).hexdigest(),
         )
 
-    def write(self, *records: Any) -> list[RecordLocation]:
-        """Write records next to each other in one file (rotating first if it is full)."""
+    def submit(self, *records: Any) -> PendingWrite:
+        """Serialise records and start compressing them: large ones on a worker thread,
+        so that the caller goes on meanwhile. ``finish`` writes them, in order."""
+        members: list[tuple[Any, bytes | Future[bytes]]] = []
+        for record in records:
+            data = self._serialise(record)
+            members.append((record, _background().submit(gzip_member, data, self.gzip_level)
+                            if len(data) >= _BACKGROUND_MIN
+                            else gzip_member(data, self.gzip_level)))
+        return PendingWrite(tuple(members))
+
+    def finish(self, pending: PendingWrite) -> list[RecordLocation]:
+        """Write submitted records next to each other in one file (rotating first if it is
+        full). Records land in the order of the ``finish`` calls."""
         if self._file is not None and self._file.tell() >= self.max_size:
             self.close()
         if self._file is None:
             self._open_new()
-        return [self._append(record) for record in records]
+        return [self._append(record, member if isinstance(member, bytes) else member.result())
+                for record, member in pending.members]
+
+    def write(self, *records: Any) -> list[RecordLocation]:
+        """Write records next to each other in one file (rotating first if it is full)."""
+        return self.finish(self.submit(*records))
 
     def sync(self) -> None:
         """Make everything written so far durable (before the index points at it)."""

@@ -29,7 +29,7 @@ from archive.records import HttpExchange, Original, build_exchange_records
 from archive.reindex import capture_of, provenance
 from archive.timeutil import utcnow, warc_date
 from archive.urls import normalize_url
-from archive.warcfile import RotatingWarcWriter, WarcWriteError
+from archive.warcfile import PendingWrite, RotatingWarcWriter, WarcWriteError
 from crawler import __version__
 from crawler.conditional import CONDITIONAL_META, RecaptureSettings
 from crawler.handlers import REASON_META
@@ -86,6 +86,18 @@ class ArchiveSettings:
         )
 
 
+@dataclass(frozen=True)
+class _Inflight:
+    """A response whose records are submitted to the writer but not yet written."""
+
+    pending: PendingWrite
+    exchange: HttpExchange
+    record: Any  # the response (or revisit) record
+    original: tuple[Capture, Original] | None
+    not_modified: bool
+    found_by: str
+
+
 class WarcArchiver:
     """Captures raw responses at ``response_downloaded``, before decompression middleware.
 
@@ -107,6 +119,7 @@ class WarcArchiver:
             gzip_level=config.gzip_level,
         )
         self._pending: list[Capture] = []
+        self._inflight: _Inflight | None = None
         # CDXJ lines of the records in each open file, written out when it closes.
         self._cdxj: dict[str, list[str]] = {}
 
@@ -159,23 +172,39 @@ class WarcArchiver:
             original, not_modified = self._original_for(exchange, request)
             response_record, request_record = build_exchange_records(
                 self.writer.builder, exchange, original and original[1], not_modified)
-            located = self.writer.write(response_record, request_record)[0]
+            pending = self.writer.submit(response_record, request_record)
         except (WarcWriteError, OSError) as exc:
             self._write_failed(exc)
             return
+        # The previous response is written now, while this one is compressed on the
+        # writer's thread as the crawl goes on: one response in flight at most.
+        self._finish_inflight()
+        self._inflight = _Inflight(pending, exchange, response_record, original,
+                                   not_modified, _found_by(request, response.url))
+
+    def _finish_inflight(self) -> None:
+        inflight, self._inflight = self._inflight, None
+        if inflight is None:
+            return
+        try:
+            located = self.writer.finish(inflight.pending)[0]
+        except (WarcWriteError, OSError) as exc:
+            self._write_failed(exc)
+            return
+        exchange, original = inflight.exchange, inflight.original
         self.stats.inc_value("archive/records_written", 2)
         self.stats.inc_value("archive/responses")
-        self.stats.inc_value(f"archive/found_by/{_found_by(request, response.url)}")
+        self.stats.inc_value(f"archive/found_by/{inflight.found_by}")
         self.stats.inc_value("archive/payload_bytes", len(exchange.body))
         if exchange.truncated:
             self.stats.inc_value(f"archive/truncated/{exchange.truncated}")
         if original is not None:
-            self.stats.inc_value("archive/revisits/" + ("not_modified" if not_modified
+            self.stats.inc_value("archive/revisits/" + ("not_modified" if inflight.not_modified
                                                         else "identical"))
         stored = StoredRecord(
-            rec_type=response_record.rec_type,
+            rec_type=inflight.record.rec_type,
             target_uri=exchange.url,
-            warc_headers=list(response_record.rec_headers.headers),
+            warc_headers=list(inflight.record.rec_headers.headers),
             status=exchange.status,
             http_headers=list(exchange.response_headers),
             body=b"" if original is not None else exchange.body,
@@ -243,6 +272,7 @@ class WarcArchiver:
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         try:
+            self._finish_inflight()
             self._flush()
             self.writer.close()
         except (WarcWriteError, OSError) as exc:
