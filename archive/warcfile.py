@@ -80,6 +80,16 @@ def _background() -> ThreadPoolExecutor:
     return _worker
 
 
+def _forget_worker() -> None:
+    # A forked child has the executor but not its thread: work handed to it would wait
+    # forever. The child starts its own when it first needs one.
+    global _worker
+    _worker = None
+
+
+os.register_at_fork(after_in_child=_forget_worker)
+
+
 @dataclass(frozen=True)
 class PendingWrite:
     """Records serialised and being compressed; ``RotatingWarcWriter.finish`` writes them."""

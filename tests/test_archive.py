@@ -178,3 +178,34 @@ def test_files_rotate_at_their_size_each_valid_and_opening_with_warcinfo(tmp_pat
         record = read_record(tmp_path, located.warc, located.offset)
         assert record.payload() == random.Random(n).randbytes(50_000)
         assert record.warc_header("WARC-IP-Address") == "127.0.0.2"
+
+
+def test_a_forked_child_still_writes_records_compressed_in_the_background(
+        tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    def write_one(directory: Path) -> None:
+        writer = RotatingWarcWriter(directory, {"software": "test"})
+        writer.write(*build_exchange_records(writer.builder, _exchange(1, 100_000)))
+        writer.close()
+
+    write_one(tmp_path / "parent")  # starts the compression thread in this process
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's thread is not here
+        try:
+            write_one(tmp_path / "child")
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, _status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the child hung waiting for a thread it does not have")
+    assert len(list((tmp_path / "child").glob("*.warc.gz"))) == 1
