@@ -76,13 +76,19 @@ def _furniture(el: etree._Element) -> bool:
     return tokens != " " and bool(_FURNITURE_ATTR.search(tokens))
 
 
-def find_container(root: etree._Element) -> etree._Element | None:
-    """The element the markup names as the story (a notice or a stub that took its place
-    included), or None when nothing is named so."""
-    candidates = [el for el in _CANDIDATES(root) if isinstance(el.tag, str) and (
+def story_candidates(root: etree._Element) -> list[etree._Element]:
+    """Every element the markup names as a story, in document order (link scope and
+    extraction both choose among these)."""
+    return [el for el in _CANDIDATES(root) if (
         el.tag in ("article", "main") or el.get("role") == "main"
         or el.get("itemprop") == "articleBody"
         or MAIN_ATTR.search(f"{el.get('class', '')} {el.get('id', '')}"))]
+
+
+def find_container(root: etree._Element) -> etree._Element | None:
+    """The element the markup names as the story (a notice or a stub that took its place
+    included), or None when nothing is named so."""
+    candidates = story_candidates(root)
     if not candidates:
         return None
     lengths = {el: int(_TEXT_LEN(el)) for el in candidates}

@@ -11,7 +11,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from lxml import etree
 
 # One notion of "the story's element" for link scope and for extraction.
-from monitor.article import MAIN_ATTR, is_prose
+from monitor.article import MAIN_ATTR, is_prose, story_candidates
 
 # Class/id tokens of page furniture: links in these are never content or related.
 _BOILERPLATE = re.compile(
@@ -129,7 +129,6 @@ _CLASSED = etree.XPath("//*[@class or @id]")
 # Plain lxml elements: lxml.html's element classes cost a Python call per element touched.
 _PARSER = etree.HTMLParser()
 _UTF8_PARSER = etree.HTMLParser(encoding="utf-8")
-_MAIN_CANDIDATES = etree.XPath("//article|//main|//*[@class or @id or @role or @itemprop]")
 _REQUISITE_ELEMENTS = etree.XPath(
     "//img|//source|//video|//audio|//track|//embed|//input|//script|//link|//style"
     "|//*[@style]")
@@ -185,10 +184,7 @@ def _heading_block(heading: etree._Element, memo: dict[etree._Element, int],
 
 def _main_content(root: etree._Element, related: set[etree._Element],
                   memo: dict[etree._Element, int]) -> etree._Element:
-    candidates = [el for el in _MAIN_CANDIDATES(root) if (
-        el.tag in ("article", "main") or el.get("role") == "main"
-        or el.get("itemprop") == "articleBody" or MAIN_ATTR.search(_tokens(el)))]
-    candidates = [el for el in candidates
+    candidates = [el for el in story_candidates(root)
                   if el not in related and not any(a in related for a in el.iterancestors())]
     if not candidates:
         body = root.find(".//body")
