@@ -78,4 +78,9 @@ def decode_payload(body: bytes, codings: list[str]) -> bytes:
 
 def sha256_digest(data: bytes) -> str:
     """``sha256:`` + hex, comparable with the output of ``sha256sum``."""
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+    return sha256_label(hashlib.sha256(data).digest())
+
+
+def sha256_label(digest: bytes) -> str:
+    """A SHA-256 digest already computed, written as ``sha256_digest`` writes it."""
+    return "sha256:" + digest.hex()

@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from archive.index import Capture, CaptureIndex
-from archive.payload import sha256_digest
+from archive.payload import sha256_digest, sha256_label
 from archive.reader import StoredRecord, read_record
 from archive.recovery import complete_members
 from archive.urls import normalize_url
@@ -35,9 +35,9 @@ def _int(value: str | None) -> int | None:
 
 
 def capture_of(record: StoredRecord, warc: str, offset: int, length: int,
-               original: Capture | None = None, *, body_sha256: str | None = None) -> Capture:
+               original: Capture | None = None, *, body_sha256: bytes | None = None) -> Capture:
     """The index row of a response or revisit record (``original``: what a revisit
-    refers to, whose payload it serves; ``body_sha256``: the body's hex SHA-256, when the
+    refers to, whose payload it serves; ``body_sha256``: the body's SHA-256, when the
     caller has already hashed it)."""
     status = record.status or 0
     revisit = record.rec_type == "revisit"
@@ -52,7 +52,7 @@ def capture_of(record: StoredRecord, warc: str, offset: int, length: int,
         content_type=next(iter(record.http_header_values("Content-Type")), None) or (
             original.content_type if original else None),
         digest=original.digest if revisit and original else (
-            f"sha256:{known}" if known else sha256_digest(payload)),
+            sha256_label(known) if known else sha256_digest(payload)),
         payload_digest=record.warc_header("WARC-Payload-Digest"),
         warc=warc,
         offset=offset,

@@ -131,7 +131,8 @@ class RotatingWarcWriter:
         self._serial = 0
         self._file: IO[bytes] | None = None
         self._name: str | None = None
-        # Compression is ours (_GzipMember), so that its level is too.
+        # It only serialises records; compression is ours (gzip_member), so that its level
+        # is too, and writing is ours, so that a cut record can be cut back.
         self._writer = _Sha256WARCWriter(None, gzip=False, warc_version="1.1")
         self.closed_files: list[str] = []
         # SHA-256 of each closed file, hashed as written (None if a write was cut back).
@@ -162,20 +163,13 @@ class RotatingWarcWriter:
             raise WarcWriteError(f"cannot create WARC file {name}: {exc}") from exc
         self._file, self._name = handle, name
         self._whole = hashlib.sha256()
-        self._writer.out = handle
         info = self._writer.create_warcinfo_record(name, self._warcinfo)
-        self._append(info, self._member(info))
-
-    def _member(self, record: Any) -> bytes:
-        return gzip_member(self._serialise(record), self.gzip_level)
+        self._append(info, gzip_member(self._serialise(info), self.gzip_level))
 
     def _serialise(self, record: Any) -> bytes:
         collected = _Collect()
         self._writer.out = collected
-        try:
-            self._writer.write_record(record)
-        finally:
-            self._writer.out = self._file
+        self._writer.write_record(record)
         return b"".join(collected.chunks)
 
     def _append(self, record: Any, member: bytes) -> RecordLocation:

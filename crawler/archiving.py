@@ -211,12 +211,12 @@ class WarcArchiver:
         )
         row = capture_of(stored, located.warc, located.offset, located.length,
                          original[0] if original else None,
-                         body_sha256=exchange.body_sha256.hex())
+                         body_sha256=exchange.body_sha256)
         self._cdxj.setdefault(located.warc, []).append(cdxj_line(
             target_uri=stored.target_uri, warc_date=row.timestamp, revisit=row.revisit,
-            content_type=next(iter(stored.http_header_values("Content-Type")), None),
-            status=exchange.status, payload_digest=row.payload_digest,
-            offset=located.offset, length=located.length, filename=located.warc))
+            content_type=row.content_type, status=exchange.status,
+            payload_digest=row.payload_digest, offset=located.offset, length=located.length,
+            filename=located.warc))
         self._pending.append(replace(row, member_sha256=located.member_sha256))
         if len(self._pending) >= self.config.index_batch:
             self._flush()
