@@ -84,8 +84,12 @@ class CaptureIndex:
         """Insert captures in one transaction (call only once their records are on disk)."""
         rows = [c.row() for c in captures]
         if rows:
+            # Plain executemany: sqlite-utils' insert_all inspects the table each batch.
+            columns = list(rows[0])
+            sql = (f"INSERT INTO captures ({', '.join(f'[{c}]' for c in columns)}) "
+                   f"VALUES ({', '.join('?' * len(columns))})")
             with self.db.conn:
-                self.db.table("captures").insert_all(rows)
+                self.db.conn.executemany(sql, [[r[c] for c in columns] for r in rows])
 
     def get(self, capture_id: int) -> Capture | None:
         return next(self._query("id = ?", [capture_id]), None)

@@ -90,11 +90,17 @@ def _forget_worker() -> None:
 os.register_at_fork(after_in_child=_forget_worker)
 
 
+def _member_of(data: bytes, level: int) -> tuple[bytes, str]:
+    """A record's gzip member and its SHA-256 (hashlib releases the GIL too)."""
+    member = gzip_member(data, level)
+    return member, hashlib.sha256(member).hexdigest()
+
+
 @dataclass(frozen=True)
 class PendingWrite:
     """Records serialised and being compressed; ``RotatingWarcWriter.finish`` writes them."""
 
-    members: tuple[tuple[Any, bytes | Future[bytes]], ...]
+    members: tuple[tuple[Any, tuple[bytes, str] | Future[tuple[bytes, str]]], ...]
 
 
 class _Sha256WARCWriter(WARCWriter):  # type: ignore[misc]
@@ -164,7 +170,7 @@ class RotatingWarcWriter:
         self._file, self._name = handle, name
         self._whole = hashlib.sha256()
         info = self._writer.create_warcinfo_record(name, self._warcinfo)
-        self._append(info, gzip_member(self._serialise(info), self.gzip_level))
+        self._append(info, _member_of(self._serialise(info), self.gzip_level))
 
     def _serialise(self, record: Any) -> bytes:
         collected = _Collect()
@@ -172,8 +178,9 @@ class RotatingWarcWriter:
         self._writer.write_record(record)
         return b"".join(collected.chunks)
 
-    def _append(self, record: Any, member: bytes) -> RecordLocation:
+    def _append(self, record: Any, compressed: tuple[bytes, str]) -> RecordLocation:
         assert self._file is not None and self._name is not None
+        member, member_sha256 = compressed
         offset = self._file.tell()
         try:
             # The file is unbuffered (see _open_new): a write may take only part of it.
@@ -196,18 +203,18 @@ class RotatingWarcWriter:
             length=len(member),
             record_id=record.rec_headers.get_header("WARC-Record-ID"),
             payload_digest=record.rec_headers.get_header("WARC-Payload-Digest"),
-            member_sha256=hashlib.sha256(member).hexdigest(),
+            member_sha256=member_sha256,
         )
 
     def submit(self, *records: Any) -> PendingWrite:
         """Serialise records and start compressing them: large ones on a worker thread,
         so that the caller goes on meanwhile. ``finish`` writes them, in order."""
-        members: list[tuple[Any, bytes | Future[bytes]]] = []
+        members: list[tuple[Any, tuple[bytes, str] | Future[tuple[bytes, str]]]] = []
         for record in records:
             data = self._serialise(record)
-            members.append((record, _background().submit(gzip_member, data, self.gzip_level)
+            members.append((record, _background().submit(_member_of, data, self.gzip_level)
                             if len(data) >= _BACKGROUND_MIN
-                            else gzip_member(data, self.gzip_level)))
+                            else _member_of(data, self.gzip_level)))
         return PendingWrite(tuple(members))
 
     def finish(self, pending: PendingWrite) -> list[RecordLocation]:
@@ -217,7 +224,7 @@ class RotatingWarcWriter:
             self.close()
         if self._file is None:
             self._open_new()
-        return [self._append(record, member if isinstance(member, bytes) else member.result())
+        return [self._append(record, member if isinstance(member, tuple) else member.result())
                 for record, member in pending.members]
 
     def write(self, *records: Any) -> list[RecordLocation]:

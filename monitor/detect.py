@@ -61,8 +61,8 @@ class Monitor:
         capture = self._payload_holder(capture)
         if capture is None or not 200 <= capture["status"] < 300 or not _is_html(capture):
             return None
-        cached = next(self.db.table("extracts").rows_where("capture_id = ?", [capture["id"]]),
-                      None)
+        cached = next(self.db.query("SELECT * FROM extracts WHERE capture_id = ?",
+                                    [capture["id"]]), None)
         if cached is not None and cached["extractor"] == EXTRACTOR and \
                 cached["options_hash"] == options.fingerprint():
             if cached["words"] is None:
@@ -109,7 +109,8 @@ class Monitor:
     def _capture(self, capture_id: int | None) -> dict[str, Any] | None:
         if capture_id is None:
             return None
-        return next(self.db.table("captures").rows_where("id = ?", [capture_id]), None)
+        # db.query, not rows_where: that asks sqlite_master whether the table exists first.
+        return next(self.db.query("SELECT * FROM captures WHERE id = ?", [capture_id]), None)
 
     def _observe(self, crawl_id: int) -> list[_Observed]:
         sources = {r["id"]: r for r in self.db.table("sources").rows}

@@ -97,21 +97,28 @@ class PageState:
 
 
 class StateTable:
+    """The ``page_state`` rows. Plain SQL: the monitor reads and writes one per page after
+    every crawl, and sqlite-utils' upsert inspects the table's schema on each call."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
     def get(self, key: str) -> PageState:
-        row = next(self.db.table("page_state").rows_where("key = ?", [key]), None)
+        row = self.db.execute("SELECT state, streak, since, event_id, detail FROM page_state "
+                              "WHERE key = ?", [key]).fetchone()
         if row is None:
             return PageState(key=key)
-        detail = json.loads(row["detail"] or "{}")
-        return PageState(key=key, state=row["state"], streak=row["streak"] or 0,
+        state, streak, since, event_id, detail_json = row
+        detail = json.loads(detail_json or "{}")
+        return PageState(key=key, state=state, streak=streak or 0,
                          last_good=detail.get("last_good"), target=detail.get("target"),
-                         event_id=row["event_id"], since=row["since"])
+                         event_id=event_id, since=since)
 
     def put(self, state: PageState) -> None:
-        self.db.table("page_state").upsert({
-            "key": state.key, "state": state.state, "streak": state.streak,
-            "since": state.since or warc_date(utcnow()), "event_id": state.event_id,
-            "detail": json.dumps({"last_good": state.last_good, "target": state.target}),
-        }, pk="key")
+        self.db.execute(
+            "INSERT INTO page_state (key, state, streak, since, event_id, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
+            "streak = excluded.streak, since = excluded.since, event_id = excluded.event_id, "
+            "detail = excluded.detail",
+            [state.key, state.state, state.streak, state.since or warc_date(utcnow()),
+             state.event_id, json.dumps({"last_good": state.last_good, "target": state.target})])

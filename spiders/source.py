@@ -102,14 +102,19 @@ class SourceSpider(scrapy.Spider):
     def parse_page(self, response: Response) -> Iterator[scrapy.Request]:
         """Seeds and related articles: follow requisites, related links and citations;
         for a seed, then recheck the known pages it no longer links."""
+        if response.meta.get("vigil_found_by") != SEED:
+            yield from self._links(response, None)
+            return
         linked: set[str] = set()
         yield from self._links(response, linked)
-        if response.meta.get("vigil_found_by") == SEED:
-            yield from self._rechecks(response.meta, linked)
+        yield from self._rechecks(response.meta, linked)
 
-    def _links(self, response: Response, linked: set[str]) -> Iterator[scrapy.Request]:
-        """Requests for the page's requisites, citations and related articles; ``linked``
-        gets every page it links that way, requested before or not."""
+    def _links(self, response: Response, linked: set[str] | None,
+               ) -> Iterator[scrapy.Request]:
+        """Requests for the page's requisites, citations and related articles. ``linked``
+        (a seed's) gets every page it links that way, requested before or not; without
+        it, a link this crawl has already requested is passed over before it is judged
+        (on most pages, most links)."""
         if not _is_html(response):
             return
         assert isinstance(response, TextResponse)
@@ -120,17 +125,24 @@ class SourceSpider(scrapy.Spider):
         # The seed's own redirect target counts as the source's site too.
         sites = list(dict.fromkeys([*meta["vigil_sites"], site_key(response.url)]))
         depth, max_depth = meta["vigil_depth"], meta["vigil_max_depth"]
+        requested = self._requested if linked is None else ()
         for url in links.content:
+            if url in requested:
+                continue
             if site_key(url) not in sites and not is_share_link(url, response.url):
-                linked.add(normalize_url(url))
+                if linked is not None:
+                    linked.add(normalize_url(url))
                 yield from self._follow(response, url, CITED, self.parse_cited,
                                         vigil_sites=sites)
         if depth >= max_depth:
             return
         for url in dict.fromkeys([*links.content, *links.related]):
+            if url in requested:
+                continue
             if site_key(url) in sites and not is_listing_page(url) and \
                     not same_page(url, response.url):
-                linked.add(normalize_url(url))
+                if linked is not None:
+                    linked.add(normalize_url(url))
                 yield from self._follow(response, url, RELATED, self.parse_page,
                                         vigil_depth=depth + 1, vigil_sites=sites)
 
