@@ -95,15 +95,16 @@ def run_wget(base: str) -> tuple[float, int]:
     return seconds, pages
 
 
-def run_bare(base: str, *, inside_project: bool = False) -> tuple[float, int]:
+def run_bare(base: str, *, inside_project: bool = False,
+             spider: str = "bare_spider.py") -> tuple[float, int]:
     env = {k: v for k, v in os.environ.items() if k != "SCRAPY_SETTINGS_MODULE"}
     seconds, done = timed([sys.executable, "-m", "scrapy", "runspider",
-                           str(ROOT / "bench" / "bare_spider.py"), "-a",
+                           str(ROOT / "bench" / spider), "-a",
                            f"start={base}/a/00000.html", *FAST],
                           cwd=WORK if inside_project else OUTSIDE, env=env)
     match = re.search(r"pages=(\d+)", done.stderr)
     if not match:
-        raise RuntimeError(f"the bare spider failed:\n{done.stderr[-2000:]}")
+        raise RuntimeError(f"{spider} failed:\n{done.stderr[-2000:]}")
     return seconds, int(match.group(1))
 
 
@@ -130,9 +131,10 @@ def capture_figures(base: str) -> dict[str, Any]:
         wget_s, wget_pages = run_wget(base)
         bare_s, bare_pages = run_bare(base)
         tuned_s, tuned_pages = run_bare(base, inside_project=True)
+        stock_s, stock_pages = run_bare(base, spider="crawl_spider.py")
         vigil_s, vigil_pages, result = run_vigil(base)
         rows.append({"wget": wget_pages / wget_s, "bare": bare_pages / bare_s,
-                     "tuned": tuned_pages / tuned_s,
+                     "tuned": tuned_pages / tuned_s, "stock": stock_pages / stock_s,
                      "vigil": vigil_pages / vigil_s, "vigil_pages": vigil_pages,
                      "cpu_ms": 1000 * result["cpu_seconds"] / max(vigil_pages, 1),
                      "rss_mb": result["peak_rss_kb"] / 1024})
@@ -142,7 +144,9 @@ def capture_figures(base: str) -> dict[str, Any]:
         "wget_pages_per_s": summary([r["wget"] for r in rows]),
         "bare_scrapy_pages_per_s": summary([r["bare"] for r in rows]),
         "bare_scrapy_tuned_pages_per_s": summary([r["tuned"] for r in rows]),
+        "crawlspider_pages_per_s": summary([r["stock"] for r in rows]),
         "vigil_pages_per_s": summary([r["vigil"] for r in rows]),
+        "vigil_vs_crawlspider": summary([r["vigil"] / r["stock"] for r in rows]),
         "vigil_vs_bare_scrapy_tuned": summary([r["vigil"] / r["tuned"] for r in rows]),
         "vigil_vs_bare_scrapy": summary([r["vigil"] / r["bare"] for r in rows]),
         "vigil_vs_wget": summary([r["vigil"] / r["wget"] for r in rows]),
@@ -158,13 +162,17 @@ def uncompressed_figures(base: str) -> dict[str, Any]:
     rows = []
     for _ in range(RUNS):
         bare_s, bare_pages = run_bare(base)
+        stock_s, stock_pages = run_bare(base, spider="crawl_spider.py")
         vigil_s, vigil_pages, _result = run_vigil(base)
-        rows.append({"bare": bare_pages / bare_s, "vigil": vigil_pages / vigil_s})
-        print(f"  run: bare {rows[-1]['bare']:.0f}/s, vigil {rows[-1]['vigil']:.0f}/s",
-              file=sys.stderr)
+        rows.append({"bare": bare_pages / bare_s, "stock": stock_pages / stock_s,
+                     "vigil": vigil_pages / vigil_s})
+        print(f"  run: bare {rows[-1]['bare']:.0f}/s, CrawlSpider {rows[-1]['stock']:.0f}/s, "
+              f"vigil {rows[-1]['vigil']:.0f}/s", file=sys.stderr)
     return {"bare_scrapy_pages_per_s": summary([r["bare"] for r in rows]),
+            "crawlspider_pages_per_s": summary([r["stock"] for r in rows]),
             "vigil_pages_per_s": summary([r["vigil"] for r in rows]),
-            "vigil_vs_bare_scrapy": summary([r["vigil"] / r["bare"] for r in rows])}
+            "vigil_vs_bare_scrapy": summary([r["vigil"] / r["bare"] for r in rows]),
+            "vigil_vs_crawlspider": summary([r["vigil"] / r["stock"] for r in rows])}
 
 
 def server_ceiling(base: str) -> float:

@@ -31,7 +31,7 @@ from archive.timeutil import utcnow, warc_date
 from archive.urls import normalize_url
 from archive.warcfile import PendingWrite, RotatingWarcWriter, WarcWriteError
 from crawler import __version__
-from crawler.conditional import CONDITIONAL_META, RecaptureSettings
+from crawler.conditional import CONDITIONAL_META, LAST_PAYLOAD_META, RecaptureSettings
 from crawler.handlers import REASON_META
 from crawler.signals import fetch_failed
 from crawler.store import Store
@@ -234,7 +234,10 @@ class WarcArchiver:
             return (self._as_original(found), True) if found else (None, False)
         if not 200 <= exchange.status < 300 or exchange.truncated:
             return None, False
-        last = self.store.captures.last_payload(exchange.url)
+        looked_up = request.meta.get(LAST_PAYLOAD_META)
+        # A redirect's new request carries the meta of the first: trust the URL's own.
+        last = looked_up[1] if looked_up and looked_up[0] == exchange.url else \
+            self.store.captures.last_payload(exchange.url)
         if last is None or last.payload_digest != exchange.payload_digest:
             return None, False
         return self._as_original(last), False

@@ -19,6 +19,9 @@ from crawler.store import Store
 log = logging.getLogger(__name__)
 
 CONDITIONAL_META = "vigil_conditional"  # id of the capture whose validators were sent
+# (url, its last 2xx capture or None), as looked up for the request: the archiver needs
+# the same row to decide on a revisit, and a lookup per response is real time in a crawl.
+LAST_PAYLOAD_META = "vigil_last_payload"
 # robots.txt and the not-found probe are always fetched in full.
 _UNCONDITIONAL = ("robots", "probe")
 
@@ -58,6 +61,7 @@ class ConditionalRequests:
                 or not request.meta.get("vigil_found_by"):
             return
         last = self.store.captures.last_payload(request.url)
+        request.meta[LAST_PAYLOAD_META] = (request.url, last)
         if last is None or not (last.etag or last.last_modified):
             return
         if last.etag:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
 import resource
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -126,6 +128,23 @@ class CrawlSummary:
         return asdict(self)
 
 
+@contextmanager
+def _collector_tuned_for_crawling() -> Iterator[None]:
+    """A crawl allocates millions of short-lived objects and makes few reference cycles:
+    at Python's default (a collection every 700 net allocations) the cyclic collector took
+    ~6% of the crawl's main thread, mostly rescanning what lives as long as the process
+    (modules, settings, the spider). Those are frozen out of its scans for the crawl, and
+    it runs less often; garbage without cycles is freed at once either way."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mapping[str, str],
               *, progress: bool = False) -> CrawlSummary:
     """Capture ``sources`` now, then compare and alert; failures of single fetches are
@@ -142,7 +161,8 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
     process.crawl(crawler, sources=[{"id": s.id, "url": s.url, "depth": s.depth,
                                      "ignore_robots": s.ignore_robots,
                                      "known": store.known_pages(s.id)} for s in sources])
-    process.start()
+    with _collector_tuned_for_crawling():
+        process.start()
     stats: dict[str, Any] = crawler.stats.get_stats() if crawler.stats else {}
     reason = str(stats.get("finish_reason", "unknown"))
     failed = stats.get("archive/write_errors", 0) > 0 or reason not in ("finished",)
