@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import socket
 import sqlite3
+import tempfile
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from http import HTTPStatus
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 import scrapy
@@ -120,8 +121,10 @@ class WarcArchiver:
         )
         self._pending: list[Capture] = []
         self._inflight: _Inflight | None = None
-        # CDXJ lines of the records in each open file, written out when it closes.
-        self._cdxj: dict[str, list[str]] = {}
+        # CDXJ lines of the records in each open file, sorted and written out when it
+        # closes. They wait on disk, in a file without a name (gone with the process): a
+        # line per capture held in memory grew the crawl by ~8 MB per 20,000 pages.
+        self._cdxj: dict[str, IO[str]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcArchiver:
@@ -149,11 +152,22 @@ class WarcArchiver:
             "wire-deviations": WIRE_DEVIATIONS,
         }
 
+    def _cdxj_lines(self, warc: str) -> IO[str]:
+        lines = self._cdxj.get(warc)
+        if lines is None:
+            index_dir = self.config.home / "indexes"
+            index_dir.mkdir(parents=True, exist_ok=True)
+            lines = self._cdxj[warc] = tempfile.TemporaryFile(  # noqa: SIM115 -- closed at close
+                "w+", encoding="utf-8", newline="\n", dir=index_dir)
+        return lines
+
     def _index_closed(self, warc: Path) -> None:
         lines = self._cdxj.pop(warc.name, None)
         if lines is None:  # nothing written through this archiver: read the file
             write_cdxj(warc, self.config.home / "indexes")
-        else:
+            return
+        with lines:
+            lines.seek(0)
             write_lines(lines, warc.name, self.config.home / "indexes")
 
     # -- signals ---------------------------------------------------------------
@@ -212,7 +226,7 @@ class WarcArchiver:
         row = capture_of(stored, located.warc, located.offset, located.length,
                          original[0] if original else None,
                          body_sha256=exchange.body_sha256)
-        self._cdxj.setdefault(located.warc, []).append(cdxj_line(
+        self._cdxj_lines(located.warc).write(cdxj_line(
             target_uri=stored.target_uri, warc_date=row.timestamp, revisit=row.revisit,
             content_type=row.content_type, status=exchange.status,
             payload_digest=row.payload_digest, offset=located.offset, length=located.length,

@@ -41,7 +41,7 @@ PROBE_SIMILARITY = 0.8
 _NETWORK_DOWN = ("DNSLookupError", "ConnectionRefused", "NoRouteError", "DownloadConnectionRefused")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fetch:
     """One monitored URL in one crawl: where its redirects led and what was found there."""
 
@@ -54,7 +54,7 @@ class Fetch:
     extract: Extract | None = None  # of the final 2xx HTML page
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     verdict: Verdict
     reason: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,36 @@ from monitor.extract import EXTRACTOR, Extract, ExtractOptions, extract
 
 log = logging.getLogger(__name__)
 
+Row = Mapping[str, Any]  # a row of captures or failures
+
+
+class CompactRow(Mapping[str, Any]):
+    """A read-only row: its values and the column index its query's rows share. The
+    monitor holds a row per page of a crawl at once; as dicts, 20,000 were ~25 MB."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, index: dict[str, int], values: tuple[Any, ...]) -> None:
+        self._index = index
+        self._values = values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[self._index[key]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
 PAGE_KINDS = ("seed", "related", "cited")
+# What a comparison reads of a crawl's captures and failures: every page of a crawl is
+# held at once (20,000 rows of every column were 40 MB, the peak of a large crawl).
+_CAPTURE_COLUMNS = ("id, url, timestamp, status, content_type, digest, warc, offset, revisit, "
+                    "found_by, referrer, source_id, crawl_id, location, via, refers_to, "
+                    "payload_status")
+_FAILURE_COLUMNS = "id, url, timestamp, error, found_by, referrer, source_id, crawl_id, via"
+_REPEATED = ("kind", "found_by", "content_type", "warc", "referrer", "error")
 
 
 @dataclass(frozen=True)
@@ -29,11 +59,11 @@ class MonitorSettings:
     unreachable_after: int = 3  # consecutive failing crawls before `unreachable`
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Observed:
     fetch: Fetch
-    row: dict[str, Any]  # the capture (or failure) row of the URL itself
-    final: dict[str, Any] | None  # the capture where its redirects ended
+    row: Row  # the capture (or failure) row of the URL itself
+    final: Row | None  # the capture where its redirects ended
     cited: bool
     options: ExtractOptions
     state: PageState
@@ -57,7 +87,7 @@ class Monitor:
         self.states = StateTable(db)
 
     # -- extracts, cached per capture and redone when the extractor changes ----------
-    def extract_of(self, capture: dict[str, Any] | None, options: ExtractOptions) -> Extract | None:
+    def extract_of(self, capture: Row | None, options: ExtractOptions) -> Extract | None:
         capture = self._payload_holder(capture)
         if capture is None or not 200 <= capture["status"] < 300 or not _is_html(capture):
             return None
@@ -98,7 +128,7 @@ class Monitor:
             new = self._run(crawl_id)
         return new
 
-    def _payload_holder(self, capture: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _payload_holder(self, capture: Row | None) -> Row | None:
         """A revisit (identical payload, or a 304) stands for the capture it refers to."""
         seen = 0
         while capture is not None and capture.get("revisit") and capture.get("refers_to") \
@@ -106,36 +136,55 @@ class Monitor:
             capture, seen = self._capture(capture["refers_to"]), seen + 1
         return capture
 
-    def _capture(self, capture_id: int | None) -> dict[str, Any] | None:
+    def _capture(self, capture_id: int | None) -> Row | None:
         if capture_id is None:
             return None
         # db.query, not rows_where: that asks sqlite_master whether the table exists first.
         return next(self.db.query("SELECT * FROM captures WHERE id = ?", [capture_id]), None)
 
+    def _rows(self, sql: str, params: list[Any]) -> Iterator[Row]:
+        cursor = self.db.execute(sql, params)
+        index = {column[0]: i for i, column in enumerate(cursor.description)}
+        # Values most rows repeat (the WARC file, the referring page) are kept once.
+        shared = [index[c] for c in _REPEATED if c in index]
+        seen: dict[Any, Any] = {}
+        for values in cursor:
+            if shared:
+                values = list(values)
+                for i in shared:
+                    values[i] = seen.setdefault(values[i], values[i])
+                values = tuple(values)
+            yield CompactRow(index, values)
+
     def _observe(self, crawl_id: int) -> list[_Observed]:
         sources = {r["id"]: r for r in self.db.table("sources").rows}
         marks = ", ".join("?" * len(PAGE_KINDS))
-        latest: dict[str, dict[str, Any]] = {}
-        for row in self.db.query(
-                f"SELECT *, 'capture' AS kind FROM captures WHERE crawl_id = ? AND via IS NULL "
+        latest: dict[str, Row] = {}
+        for row in self._rows(
+                f"SELECT {_CAPTURE_COLUMNS}, 'capture' AS kind FROM captures "
+                f"WHERE crawl_id = ? AND via IS NULL "
                 f"AND found_by IN ({marks}) ORDER BY timestamp, id", [crawl_id, *PAGE_KINDS]):
             latest[row["url"]] = row
-        for row in self.db.query(
-                f"SELECT *, 'failure' AS kind FROM failures WHERE crawl_id = ? AND via IS NULL "
+        for row in self._rows(
+                f"SELECT {_FAILURE_COLUMNS}, 'failure' AS kind FROM failures "
+                f"WHERE crawl_id = ? AND via IS NULL "
                 f"AND found_by IN ({marks}) AND error != 'RobotsTxtDisallowed' "
                 f"ORDER BY timestamp, id", [crawl_id, *PAGE_KINDS]):
             if row["url"] not in latest or latest[row["url"]]["timestamp"] < row["timestamp"]:
                 latest[row["url"]] = row
         observed = []
+        plain = ExtractOptions()
+        options_of = {source_id: source_options(row) for source_id, row in sources.items()}
         for url, row in latest.items():
-            source = sources.get(row.get("source_id") or -1, {})
+            source_id = row.get("source_id")
             cited = row["found_by"] == "cited"
-            options = ExtractOptions() if cited or not source else source_options(source)
+            options = options_of.get(source_id, plain) if not cited and source_id is not None \
+                else plain
             final = row if row["kind"] == "capture" else None
             final_status = None
             if final is not None and 300 <= row["status"] < 400 and row["status"] != 304:
-                final = next(self.db.query(
-                    "SELECT * FROM captures WHERE crawl_id = ? AND via = ? "
+                final = next(self._rows(
+                    f"SELECT {_CAPTURE_COLUMNS} FROM captures WHERE crawl_id = ? AND via = ? "
                     "ORDER BY timestamp DESC, id DESC LIMIT 1", [crawl_id, url]), None)
                 final_status = final["status"] if final else None
             state = self.states.get(url)
@@ -151,7 +200,7 @@ class Monitor:
             observed.append(_Observed(fetch, row, final, cited, options, state))
         return observed
 
-    def _extract_if_needed(self, final: dict[str, Any] | None, state: PageState,
+    def _extract_if_needed(self, final: Row | None, state: PageState,
                            options: ExtractOptions) -> Extract | None:
         """Extraction is the monitor's cost: skip it when nothing can be learned from it.
         A first capture has nothing to compare with, and a payload identical to the last
@@ -196,7 +245,7 @@ class Monitor:
     def _event(self, kind: str, item: _Observed, summary: str, crawl_id: int,
                state: PageState, details: dict[str, Any] | None = None,
                url: str | None = None, link: str | None = None,
-               before: dict[str, Any] | None = None) -> Event:
+               before: Row | None = None) -> Event:
         after = item.final or (item.row if item.row["kind"] == "capture" else None)
         event = self.events.add(Event(
             kind=kind, url=url or item.fetch.url, link=link, summary=summary,
@@ -248,7 +297,7 @@ class Monitor:
                 state.last_good = item.final["id"]
         return events
 
-    def _compare(self, item: _Observed, state: PageState, before: dict[str, Any],
+    def _compare(self, item: _Observed, state: PageState, before: Row,
                  crawl_id: int) -> list[Event]:
         assert item.final is not None
         new = item.fetch.extract
@@ -328,6 +377,6 @@ class Monitor:
         return down, events
 
 
-def _is_html(capture: dict[str, Any]) -> bool:
+def _is_html(capture: Row) -> bool:
     kind = (capture.get("content_type") or "").lower()
     return "html" in kind or not kind

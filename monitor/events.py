@@ -83,7 +83,7 @@ class EventLog:
         return [_from_row(r) for r in self.db.query(sql, params)]
 
 
-@dataclass
+@dataclass(slots=True)
 class PageState:
     """Where a monitored URL (or host) stands after the last crawl."""
 

@@ -7,11 +7,15 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from archive.urls import is_listing_page, is_share_link, normalize_url, same_page, site_key
 from crawler.signals import fetch_failed
+from spiders.frontier import Frontier
 from spiders.links import css_urls, parse_html
 
 SEED, RELATED, CITED, REQUISITE, PROBE = "seed", "related", "cited", "requisite", "probe"
@@ -37,6 +41,26 @@ class SourceSpider(scrapy.Spider):
         # but only after a Request was built, fingerprinted and scheduled: on a site where
         # every page links a dozen others, that is most of a crawl's requests.
         self._requested: set[str] = set()
+        self._frontier = Frontier(window=64)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
+        spider: SourceSpider = super().from_crawler(crawler, *args, **kwargs)
+        # Enough requests out with Scrapy to keep every download slot busy.
+        spider._frontier.window = max(16, 4 * crawler.settings.getint("CONCURRENT_REQUESTS"))
+        crawler.signals.connect(spider._idle, signal=signals.spider_idle)
+        return spider
+
+    def _idle(self) -> None:
+        """Nothing is in flight: hand Scrapy the next window, if any URL is waiting."""
+        self._frontier.idle()
+        if not self._frontier:
+            return
+        engine = self.crawler.engine
+        assert engine is not None
+        for request in self._frontier.release(self.failed):
+            engine.crawl(request)
+        raise DontCloseSpider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         probed: set[str] = set()
@@ -54,10 +78,12 @@ class SourceSpider(scrapy.Spider):
             # Seeds go through the dupe filter too, so that a related article linking
             # back to its source does not fetch the source twice.
             self._requested.add(source["url"])
+            self._frontier.sent()
             yield scrapy.Request(source["url"], callback=self.parse_page, errback=self.failed,
                                  meta=meta)
             if site_key(source["url"]) not in probed:
                 probed.add(site_key(source["url"]))
+                self._frontier.sent()
                 yield self._probe(source["url"], meta)
 
     def _rechecks(self, meta: dict[str, Any], linked: set[str]) -> Iterator[scrapy.Request]:
@@ -74,6 +100,7 @@ class SourceSpider(scrapy.Spider):
             recheck = {**inherited(meta), "vigil_found_by": page["found_by"],
                        "vigil_depth": meta["vigil_max_depth"],
                        "vigil_referrer": page["referrer"], "vigil_recheck": True}
+            self._frontier.sent()
             yield scrapy.Request(page["url"], callback=self.parse_cited if cited
                                  else self.parse_page, errback=self.failed, meta=recheck)
 
@@ -85,57 +112,65 @@ class SourceSpider(scrapy.Spider):
         return scrapy.Request(probe, callback=self.parse_probe, errback=self.failed,
                               meta={**inherited(meta), "vigil_found_by": PROBE})
 
-    def parse_probe(self, response: Response) -> None:
+    def parse_probe(self, response: Response) -> Iterator[scrapy.Request]:
         """The probe's answer is only kept for comparison."""
+        self._frontier.answered()
+        yield from self._frontier.release(self.failed)
 
-    def _follow(self, response: Response, url: str, found_by: str, callback: Any,
-                **extra: Any) -> Iterator[scrapy.Request]:
-        """A request for ``url``, unless this crawl has already asked for it."""
+    def _meta_for(self, response: Response, found_by: str, **extra: Any) -> dict[str, Any]:
+        """The meta of the requests a page leads to, one dict per kind of link (the
+        frontier copies it when it makes a request)."""
+        meta = inherited(response.meta)
+        meta.update(extra, vigil_found_by=found_by, vigil_referrer=response.url)
+        return meta
+
+    def _follow(self, url: str, callback: Any, meta: dict[str, Any]) -> None:
+        """Queue ``url``, unless this crawl has already asked for it."""
         if url in self._requested:
             return
         self._requested.add(url)
-        meta = inherited(response.meta)
-        meta.update(extra, vigil_found_by=found_by, vigil_referrer=response.url)
-        yield scrapy.Request(url, callback=callback, errback=self.failed, meta=meta,
-                             headers={"Referer": response.url})
+        self._frontier.add(url, callback, meta)
 
     def parse_page(self, response: Response) -> Iterator[scrapy.Request]:
         """Seeds and related articles: follow requisites, related links and citations;
         for a seed, then recheck the known pages it no longer links."""
+        self._frontier.answered()
         if response.meta.get("vigil_found_by") != SEED:
-            yield from self._links(response, None)
-            return
-        linked: set[str] = set()
-        yield from self._links(response, linked)
-        yield from self._rechecks(response.meta, linked)
+            self._links(response, None)
+        else:
+            linked: set[str] = set()
+            self._links(response, linked)
+            yield from self._rechecks(response.meta, linked)
+        yield from self._frontier.release(self.failed)
 
-    def _links(self, response: Response, linked: set[str] | None,
-               ) -> Iterator[scrapy.Request]:
-        """Requests for the page's requisites, citations and related articles. ``linked``
-        (a seed's) gets every page it links that way, requested before or not; without
-        it, a link this crawl has already requested is passed over before it is judged
-        (on most pages, most links)."""
+    def _links(self, response: Response, linked: set[str] | None) -> None:
+        """Queue the page's requisites, citations and related articles. ``linked`` (a
+        seed's) gets every page it links that way, requested before or not; without it, a
+        link this crawl has already requested is passed over before it is judged (on most
+        pages, most links)."""
         if not _is_html(response):
             return
         assert isinstance(response, TextResponse)
         links = parse_html(response.text, response.url)
-        yield from self._requisites(response, links.requisites)
+        self._requisites(response, links.requisites)
 
         meta = response.meta
         # The seed's own redirect target counts as the source's site too.
         sites = list(dict.fromkeys([*meta["vigil_sites"], site_key(response.url)]))
         depth, max_depth = meta["vigil_depth"], meta["vigil_max_depth"]
         requested = self._requested if linked is None else ()
+        cited_meta: dict[str, Any] | None = None
         for url in links.content:
             if url in requested:
                 continue
             if site_key(url) not in sites and not is_share_link(url, response.url):
                 if linked is not None:
                     linked.add(normalize_url(url))
-                yield from self._follow(response, url, CITED, self.parse_cited,
-                                        vigil_sites=sites)
+                cited_meta = cited_meta or self._meta_for(response, CITED, vigil_sites=sites)
+                self._follow(url, self.parse_cited, cited_meta)
         if depth >= max_depth:
             return
+        related_meta: dict[str, Any] | None = None
         for url in dict.fromkeys([*links.content, *links.related]):
             if url in requested:
                 continue
@@ -143,36 +178,44 @@ class SourceSpider(scrapy.Spider):
                     not same_page(url, response.url):
                 if linked is not None:
                     linked.add(normalize_url(url))
-                yield from self._follow(response, url, RELATED, self.parse_page,
-                                        vigil_depth=depth + 1, vigil_sites=sites)
+                related_meta = related_meta or self._meta_for(
+                    response, RELATED, vigil_depth=depth + 1, vigil_sites=sites)
+                self._follow(url, self.parse_page, related_meta)
 
     def parse_cited(self, response: Response) -> Iterator[scrapy.Request]:
         """Cited pages are captured with their requisites and never followed further."""
+        self._frontier.answered()
         if _is_html(response):
             assert isinstance(response, TextResponse)
-            yield from self._requisites(response, parse_html(response.text,
-                                                             response.url).requisites)
+            self._requisites(response, parse_html(response.text, response.url).requisites)
+        yield from self._frontier.release(self.failed)
 
     def parse_requisite(self, response: Response) -> Iterator[scrapy.Request]:
         """Stylesheets bring their fonts, images and imports; other requisites end here."""
+        self._frontier.answered()
         if isinstance(response, TextResponse) and b"css" in _content_type(response):
-            yield from self._requisites(response, css_urls(response.text, response.url))
+            self._requisites(response, css_urls(response.text, response.url))
+        yield from self._frontier.release(self.failed)
 
-    def _requisites(self, response: Response, urls: list[str]) -> Iterator[scrapy.Request]:
+    def _requisites(self, response: Response, urls: list[str]) -> None:
+        meta: dict[str, Any] | None = None
         for url in urls:
-            yield from self._follow(response, url, REQUISITE, self.parse_requisite)
+            if url not in self._requested:
+                meta = meta or self._meta_for(response, REQUISITE)
+                self._follow(url, self.parse_requisite, meta)
 
     def failed(self, failure: Failure) -> Iterator[scrapy.Request]:
         """Failures are data: hand them to the archiver to record, and go on. A seed that
         cannot be fetched still has its known pages checked."""
+        self._frontier.answered()
         request = getattr(failure, "request", None)
-        if request is None:
-            return
-        if self.crawler is not None:
-            self.crawler.signals.send_catch_log(fetch_failed, request=request, failure=failure,
-                                                spider=self)
-        if request.meta.get("vigil_found_by") == SEED:
-            yield from self._rechecks(request.meta, set())
+        if request is not None:
+            if self.crawler is not None:
+                self.crawler.signals.send_catch_log(fetch_failed, request=request,
+                                                    failure=failure, spider=self)
+            if request.meta.get("vigil_found_by") == SEED:
+                yield from self._rechecks(request.meta, set())
+        yield from self._frontier.release(self.failed)
 
 
 def _content_type(response: Response) -> bytes:
