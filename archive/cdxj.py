@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import heapq
 import io
+import itertools
 import json
 import os
 import re
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import IO
 
 from warcio.timeutils import iso_date_to_timestamp
 
@@ -64,9 +68,34 @@ def write_lines(lines: Iterable[str], warc_name: str, index_dir: Path) -> Path:
     out = index_path(index_dir, warc_name)
     tmp = out.with_name(out.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
-        handle.writelines(sorted(lines))
+        handle.writelines(_sorted(lines, index_dir))
     os.replace(tmp, out)
     return out
+
+
+# Lines sorted in memory at a time: a large file's index is merged from sorted runs kept
+# in unnamed temporary files, so that closing a WARC of 20,000 captures does not hold
+# all their lines at once.
+_RUN = 4096
+
+
+def _sorted(lines: Iterable[str], scratch: Path) -> Iterator[str]:
+    runs: list[IO[str]] = []
+    source = iter(lines)
+    try:
+        while chunk := sorted(itertools.islice(source, _RUN)):
+            if not runs and len(chunk) < _RUN:
+                yield from chunk  # the whole index fits in one run
+                return
+            run = tempfile.TemporaryFile(  # noqa: SIM115 -- closed below, with the others
+                "w+", encoding="utf-8", newline="\n", dir=scratch)
+            runs.append(run)
+            run.writelines(chunk)
+            run.seek(0)
+        yield from heapq.merge(*runs)
+    finally:
+        for spilled in runs:
+            spilled.close()
 
 
 def ensure_cdxj(warc_dir: Path, index_dir: Path) -> list[Path]:

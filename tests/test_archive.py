@@ -209,3 +209,15 @@ def test_a_forked_child_still_writes_records_compressed_in_the_background(
         os.waitpid(pid, 0)
         pytest.fail("the child hung waiting for a thread it does not have")
     assert len(list((tmp_path / "child").glob("*.warc.gz"))) == 1
+
+
+def test_a_large_cdxj_index_is_merged_from_sorted_runs_into_one_sorted_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import archive.cdxj as cdxj
+
+    monkeypatch.setattr(cdxj, "_RUN", 4)
+    lines = [f"org,example)/{n % 7} 2026{n:010d} {{}}\n" for n in range(23)] * 2
+    random.Random(5).shuffle(lines)
+    out = cdxj.write_lines(iter(lines), "x.warc.gz", tmp_path)
+    assert out.read_text(encoding="utf-8").splitlines(keepends=True) == sorted(lines)
+    assert [p.name for p in tmp_path.iterdir()] == ["x.warc.gz.cdxj"]  # no run left behind
