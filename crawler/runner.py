@@ -164,6 +164,10 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
     with _collector_tuned_for_crawling():
         process.start()
     stats: dict[str, Any] = crawler.stats.get_stats() if crawler.stats else {}
+    # The crawl's own structures (its seen URLs, Scrapy's filter and queues) are let go
+    # before the monitor reads every page of the crawl: its rows then reuse that memory.
+    del crawler, process
+    gc.collect()
     reason = str(stats.get("finish_reason", "unknown"))
     failed = stats.get("archive/write_errors", 0) > 0 or reason not in ("finished",)
     # Stopped by a signal (vigil watch stopping, Ctrl-C): not a failure of the crawl.
