@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import apprise
 from sqlite_utils import Database
 
 from archive.timeutil import iso_seconds, parse_stored, utcnow, warc_date
@@ -46,6 +45,8 @@ def channels_from_config(config: Mapping[str, Any]) -> list[Channel]:
         if unknown:
             raise ChannelConfigError(f"[[alerts]] entry {number}: unknown kind(s) {unknown}; "
                                      f"use {', '.join(KINDS)}")
+        import apprise  # here: a twentieth of a second at every start, for homes with channels
+
         probe = apprise.Apprise()
         if not probe.add(str(entry["url"])):
             raise ChannelConfigError(f"[[alerts]] entry {number}: apprise cannot use its url")
@@ -138,6 +139,8 @@ class Notifier:
                 if not channel.wants(event, source) or not self._claim(event.id, channel.name):
                     continue
                 title, body = render(event, source, self.diff_command)
+                import apprise
+
                 try:
                     notifier = apprise.Apprise()
                     notifier.add(channel.url)
