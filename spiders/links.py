@@ -272,11 +272,13 @@ def _requisites(root: etree._Element, base: str) -> Iterator[str | None]:
             yield from css_urls(el.get("style", ""), base)
 
 
-def parse_html(html: str | bytes, url: str) -> PageLinks:
-    """Every link class vigil follows, from one parse of the page."""
+def parse_html(html: str | bytes, url: str, *, utf8: bool = False) -> PageLinks:
+    """Every link class vigil follows, from one parse of the page. ``utf8``: ``html`` is
+    bytes known to be valid UTF-8 (lxml parses them faster than the decoded text as soon
+    as it holds a character beyond Latin-1, a curly quote: ~130 µs against ~200)."""
     try:
         try:
-            root = etree.fromstring(html, _PARSER)
+            root = etree.fromstring(html, _UTF8_PARSER if utf8 else _PARSER)
         except ValueError:  # text with an XML declaration naming its encoding (XHTML)
             text = html.encode("utf-8") if isinstance(html, str) else html
             root = etree.fromstring(text, _UTF8_PARSER)

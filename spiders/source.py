@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -16,7 +17,7 @@ from twisted.python.failure import Failure
 from archive.urls import is_listing_page, is_share_link, normalize_url, same_page, site_key
 from crawler.signals import fetch_failed
 from spiders.frontier import Frontier
-from spiders.links import css_urls, parse_html
+from spiders.links import PageLinks, css_urls, parse_html
 
 SEED, RELATED, CITED, REQUISITE, PROBE = "seed", "related", "cited", "requisite", "probe"
 # What a request passes on to the requests it leads to. Everything else in meta belongs
@@ -151,7 +152,7 @@ class SourceSpider(scrapy.Spider):
         if not _is_html(response):
             return
         assert isinstance(response, TextResponse)
-        links = parse_html(response.text, response.url)
+        links = _parse(response)
         self._requisites(response, links.requisites)
 
         meta = response.meta
@@ -187,7 +188,7 @@ class SourceSpider(scrapy.Spider):
         self._frontier.answered()
         if _is_html(response):
             assert isinstance(response, TextResponse)
-            self._requisites(response, parse_html(response.text, response.url).requisites)
+            self._requisites(response, _parse(response).requisites)
         yield from self._frontier.release(self.failed)
 
     def parse_requisite(self, response: Response) -> Iterator[scrapy.Request]:
@@ -216,6 +217,17 @@ class SourceSpider(scrapy.Spider):
             if request.meta.get("vigil_found_by") == SEED:
                 yield from self._rechecks(request.meta, set())
         yield from self._frontier.release(self.failed)
+
+
+def _parse(response: TextResponse) -> PageLinks:
+    """The page's links. The body itself is parsed when it is UTF-8 that decoded without
+    a replacement character and has no byte-order mark (its tree is then the text's),
+    else the decoded text."""
+    text = response.text
+    if response.encoding == "utf-8" and "\ufffd" not in text and \
+            not response.body.startswith(codecs.BOM_UTF8):
+        return parse_html(response.body, response.url, utf8=True)
+    return parse_html(text, response.url)
 
 
 def _content_type(response: Response) -> bytes:

@@ -166,3 +166,17 @@ def test_plain_absolute_paths_resolve_exactly_as_urljoin_resolves_them() -> None
     for base, href in itertools.product(bases, hrefs):
         for spaced in (href, f" {href}\n"):
             assert clean_url(base, spaced) == _by_urljoin(base, spaced), (base, spaced)
+
+
+def test_utf8_bytes_parse_to_the_same_links_as_their_decoded_text() -> None:
+    # No charset declared: the bytes are parsed as UTF-8 because the crawl knows they are.
+    html = ("<html><body><article><p>“Quoted” — café, naïve, 東京.</p>"
+            "<a href='/2026/01/02/café-story/'>On the café</a>"
+            "<a href='https://elsewhere.example/東京'>Tokyo</a>"
+            "<img srcset='/img/ä.jpg 1x, /img/ä@2.jpg 2x'></article>"
+            "<aside class='related'><h2>Related</h2><a href='/2026/01/03/naïve/'>x</a>"
+            "</aside></body></html>")
+    for page in (html, PAGE):
+        assert parse_html(page.encode("utf-8"), BASE, utf8=True) == parse_html(page, BASE)
+    assert "https://news.example/2026/01/02/café-story/" in parse_html(
+        html.encode("utf-8"), BASE, utf8=True).content
