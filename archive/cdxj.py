@@ -79,6 +79,13 @@ def write_lines(lines: Iterable[str], warc_name: str, index_dir: Path) -> Path:
 _RUN = 4096
 
 
+def scratch_lines(directory: Path) -> IO[str]:
+    """An unnamed file of index lines beside the indexes (gone with its handle, or the
+    process), read back at "\n" only, as the lines are written. The caller closes it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n", dir=directory)
+
+
 def _sorted(lines: Iterable[str], scratch: Path) -> Iterator[str]:
     runs: list[IO[str]] = []
     source = iter(lines)
@@ -87,8 +94,7 @@ def _sorted(lines: Iterable[str], scratch: Path) -> Iterator[str]:
             if not runs and len(chunk) < _RUN:
                 yield from chunk  # the whole index fits in one run
                 return
-            run = tempfile.TemporaryFile(  # noqa: SIM115 -- closed below, with the others
-                "w+", encoding="utf-8", newline="\n", dir=scratch)
+            run = scratch_lines(scratch)
             runs.append(run)
             run.writelines(chunk)
             run.seek(0)

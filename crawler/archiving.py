@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import socket
 import sqlite3
-import tempfile
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from http import HTTPStatus
@@ -23,7 +22,7 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.defer import deferred_from_coro
 from twisted.python.failure import Failure
 
-from archive.cdxj import cdxj_line, write_cdxj, write_lines
+from archive.cdxj import cdxj_line, scratch_lines, write_cdxj, write_lines
 from archive.index import Capture
 from archive.reader import StoredRecord
 from archive.records import HttpExchange, Original, build_exchange_records
@@ -154,11 +153,8 @@ class WarcArchiver:
 
     def _cdxj_lines(self, warc: str) -> IO[str]:
         lines = self._cdxj.get(warc)
-        if lines is None:
-            index_dir = self.config.home / "indexes"
-            index_dir.mkdir(parents=True, exist_ok=True)
-            lines = self._cdxj[warc] = tempfile.TemporaryFile(  # noqa: SIM115 -- closed at close
-                "w+", encoding="utf-8", newline="\n", dir=index_dir)
+        if lines is None:  # closed when the WARC closes (_index_closed)
+            lines = self._cdxj[warc] = scratch_lines(self.config.home / "indexes")
         return lines
 
     def _index_closed(self, warc: Path) -> None:

@@ -44,6 +44,7 @@ class CompactRow(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._index)
 
+
 PAGE_KINDS = ("seed", "related", "cited")
 # What a comparison reads of a crawl's captures and failures: every page of a crawl is
 # held at once (20,000 rows of every column were 40 MB, the peak of a large crawl).

@@ -75,15 +75,19 @@ def slow_site(delay: float, prefix: str, links: int, heading: str = "") -> dict[
     ``<prefix>0``, ``<prefix>1`` …: a crawl that takes a while, to interrupt."""
     def page(handler: BaseHTTPRequestHandler) -> None:
         time.sleep(delay)
-        body = (f"<html><body><article>{heading}<p>Text.</p>" + "".join(
+        send_html(handler, (f"<html><body><article>{heading}<p>Text.</p>" + "".join(
             f"<a href='{prefix}{n}'>x</a>" for n in range(links)) +
-            "</article></body></html>").encode()
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/html")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+            "</article></body></html>").encode())
     return {"*": page}
+
+
+def send_html(handler: BaseHTTPRequestHandler, body: bytes, status: int = 200) -> None:
+    """Answer a request to one of the tests' hand-made sites with an HTML page."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", "text/html")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
 
 
 def check_archive(home: Path) -> None:

@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
-from conftest import Vigil
+from conftest import Vigil, send_html
 from crawler.siteserver import SiteServer
 from crawler.store import Store
 from spiders.frontier import Frontier
@@ -57,13 +57,8 @@ def _site(chain: int, leaves: int) -> dict[str, Any]:
             for target in targets:
                 links += [f"<a href='{target}?a=1&amp;b=2'>one</a>",
                           f"<a href='{target}?b=2&amp;a=1'>two</a>"]
-        body = (f"<html><body><article><h1>{path}</h1><p>Some words of the story.</p>"
-                f"{''.join(links)}</article></body></html>").encode()
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/html")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+        send_html(handler, (f"<html><body><article><h1>{path}</h1><p>Some words of the "
+                            f"story.</p>{''.join(links)}</article></body></html>").encode())
     return {"*": page}
 
 

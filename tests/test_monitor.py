@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from conftest import Vigil, edited_seed
+from conftest import Vigil, edited_seed, send_html
 from crawler.replica import (
     KEEP_READING,
     OUTSIDE_PDF,
@@ -104,13 +104,8 @@ def test_a_single_503_is_not_a_removal_but_three_in_a_row_are_unreachable(
     statuses = iter([200, 503, 200, 503, 503, 503, 503])
 
     def flaky(handler: BaseHTTPRequestHandler) -> None:
-        status = next(statuses)
-        body = b"<article><h1>Budget</h1><p>" + b"The council met. " * 40 + b"</p></article>"
-        handler.send_response(status)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.send_header("Content-Type", "text/html")
-        handler.end_headers()
-        handler.wfile.write(body)
+        send_html(handler, b"<article><h1>Budget</h1><p>" + b"The council met. " * 40
+                  + b"</p></article>", next(statuses))
 
     with SiteServer({"/2026/05/05/budget/": flaky}, host="127.0.0.2") as site:
         vigil.run("add", site.url("/2026/05/05/budget/"), "--depth", "0")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from conftest import Vigil, check_archive, free_port, slow_site, stamp14
+from conftest import Vigil, check_archive, free_port, send_html, slow_site, stamp14
 from crawler.replica import SEED_PATH
 from crawler.siteserver import Resource, SiteServer
 
@@ -286,13 +286,9 @@ def test_kill_9_at_random_instants_never_leaves_a_corrupt_file_or_a_dangling_row
         time.sleep(0.05)
         number = handler.path.strip("/").split("-")[-1]
         links = "".join(f"<a href='/2026/04/04/story-{n}'>s</a>" for n in range(40))
-        body = (f"<html><body><article><h1>Story {number}</h1><p>{'words ' * 300}</p>"
-                f"{links}<img src='/img-{number}.png'></article></body></html>").encode()
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/html")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+        send_html(handler, (f"<html><body><article><h1>Story {number}</h1><p>"
+                            f"{'words ' * 300}</p>{links}<img src='/img-{number}.png'>"
+                            "</article></body></html>").encode())
 
     image = Resource(random.Random(3).randbytes(30_000), content_type="image/png")
     routes = {"*": slow, **{f"/img-{n}.png": image for n in range(40)}}
