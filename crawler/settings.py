@@ -55,6 +55,9 @@ EXTENSIONS = {
     "crawler.progress.Progress": 500,
     "scrapy.extensions.telnet.TelnetConsole": None,
 }
+# Scrapy 2.19's remote control runs any Python code posted to a local HTTP port and leaves a
+# job file with its token in ~/.local/state/scrapy: a crawler of evidence opens no such door.
+REMOTE_CONTROL_ENABLED = False
 
 # -- archive (crawler/archiving.py) ---------------------------------------------
 ARCHIVE_MAX_FILE_SIZE = 1_000_000_000

@@ -14,7 +14,7 @@ from pathlib import Path
 from cdxj_indexer.main import write_cdx_index
 from warcio.archiveiterator import ArchiveIterator
 
-from conftest import Vigil
+from conftest import Vigil, slow_site
 from crawler.replica import (
     DEPTH_TWO,
     FURNITURE,
@@ -167,3 +167,55 @@ def test_get_at_chooses_the_capture_closest_to_the_date(vigil: Vigil) -> None:
     assert vigil.get(url, "--at", "2000-01-01") == b"<p>first version</p>"
     assert vigil.get(url, "--at", "29991231235959") == b"<p>third</p>"
     assert vigil.get(url) == b"<p>third</p>"
+
+
+def _listening_socket_inodes() -> set[str]:
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A":  # LISTEN
+                inodes.add(fields[9])
+    return inodes
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    import os
+
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except FileNotFoundError:  # closed while we looked
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    return inodes
+
+
+def test_a_crawl_listens_on_no_port_and_leaves_no_control_token(vigil: Vigil,
+                                                                 tmp_path: Path) -> None:
+    # Scrapy 2.19 starts by default an HTTP server that runs any Python code posted to it,
+    # and writes its token to a job file under the user's state directory.
+    import os
+    import time
+
+    state = tmp_path / "state"
+    with SiteServer(slow_site(0.2, "/2026/07/07/p-", 60), host="127.0.0.2") as site:
+        vigil.run("add", site.url("/2026/07/07/p-0"))
+        child = subprocess.Popen(
+            [sys.executable, "-m", "crawler.cli", "--home", str(vigil.home), "crawl",
+             "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**os.environ, "XDG_STATE_HOME": str(state)})
+        try:
+            fetching = False
+            for _ in range(30):  # three seconds of the crawl, sampled
+                time.sleep(0.1)
+                sockets = _socket_inodes(child.pid)
+                fetching |= bool(sockets)
+                assert not sockets & _listening_socket_inodes()
+                assert not list(state.rglob("*.json"))
+            assert fetching and child.poll() is None, "the crawl finished too soon"
+        finally:
+            assert child.wait(timeout=120) == 0
