@@ -24,7 +24,7 @@ from monitor.article import Block, article_blocks, find_container
 log = logging.getLogger(__name__)
 
 # The extractor and vigil's own way of using it: a change to either re-extracts old captures.
-EXTRACTOR = f"vigil.3+trafilatura/{version('trafilatura')}"
+EXTRACTOR = f"vigil.4+trafilatura/{version('trafilatura')}"
 
 # Counters and relative times that change on every fetch. They are removed only from
 # short blocks (a meta line such as "8.2K views · Updated 1h ago"), never from prose,
@@ -157,10 +157,29 @@ def _prune(root: etree._Element, options: ExtractOptions) -> etree._Element:
     return page
 
 
+# ASCII whitespace other than the space itself: str.split() splits on these.
+_ASCII_SPACES = bytes((*range(0x09, 0x0E), *range(0x1C, 0x20)))
+
+
+def normalize_spaces(text: str) -> str:
+    """``" ".join(text.split())``, without splitting a block that is already so: most of
+    a page's text is, and splitting it into words was a third of an extraction."""
+    if text[:1] != " " and text[-1:] != " " and "  " not in text:
+        if text.isascii():
+            raw = text.encode("ascii")
+            if len(raw.translate(None, _ASCII_SPACES)) == len(raw):
+                return text
+        # Every whitespace character but the space is a control or a separator, which
+        # str.isprintable() rejects.
+        elif text.isprintable():
+            return text
+    return " ".join(text.split())
+
+
 def _clean(text: str, ignore: tuple[str, ...], *, noise: bool = True) -> str:
     """Normalise spaces and remove ignored text: the source's own patterns everywhere,
     the built-in noise patterns only in short blocks."""
-    text = " ".join(text.split())
+    text = normalize_spaces(text)
     patterns = ignore
     if noise and text.count(" ") < NOISE_BLOCK_WORDS:  # at most that many words
         patterns = (*DEFAULT_IGNORE, *ignore)
@@ -240,6 +259,19 @@ def _general(root: etree._Element, url: str) -> tuple[list[str], tuple[str, ...]
     return _blocks(body), outlinks
 
 
+# The markup's own statements first; then what a reader sees. Compiled once: compiling an
+# XPath costs more than running it on a page. A heading is read whole (string()): its
+# first text node alone would stop at the first <em>, and miss an edit after it.
+_TITLE = tuple(map(etree.XPath, (
+    "string((//article//h1)[1])", "string((//h1)[1])", "string(//title)")))
+_BYLINE = tuple(map(etree.XPath, (
+    "string((//*[@rel='author'])[1])", "string((//*[contains(@class, 'byline')])[1])")))
+_PUBLISHED = tuple(map(etree.XPath, ("//time/@datetime",)))
+# <meta> fields, read in one pass over the page's <meta> elements.
+_META_FIELDS = (("property", "og:title", "title"), ("name", "author", "byline"),
+                ("property", "article:published_time", "published"))
+
+
 def _first(tree: etree._Element, xpaths: tuple[etree.XPath, ...]) -> str | None:
     for xpath in xpaths:
         found = xpath(tree)
@@ -250,22 +282,21 @@ def _first(tree: etree._Element, xpaths: tuple[etree.XPath, ...]) -> str | None:
     return None
 
 
-# Compiled once: compiling an XPath costs more than running it on a page.
-_TITLE = tuple(map(etree.XPath, (
-    "//meta[@property='og:title']/@content", "(//article//h1)[1]//text()",
-    "(//h1)[1]//text()", "//title//text()")))
-_BYLINE = tuple(map(etree.XPath, (
-    "//meta[@name='author']/@content", "string((//*[@rel='author'])[1])",
-    "string((//*[contains(@class, 'byline')])[1])")))
-_PUBLISHED = tuple(map(etree.XPath, (
-    "//meta[@property='article:published_time']/@content", "//time/@datetime")))
-
-
 def _head_fields(tree: etree._Element) -> dict[str, str | None]:
     """The article's title (its headline before the page title, which carries the site's
     name), byline and publication date, as the page's markup states them."""
-    return {"title": _first(tree, _TITLE), "byline": _first(tree, _BYLINE),
-            "published": _first(tree, _PUBLISHED)}
+    fields: dict[str, str | None] = {}
+    for meta in tree.iter("meta"):
+        content = " ".join((meta.get("content") or "").split())
+        if content:
+            for attr, value, name in _META_FIELDS:
+                if name not in fields and meta.get(attr) == value:
+                    fields[name] = content
+    for name, xpaths in (("title", _TITLE), ("byline", _BYLINE),
+                         ("published", _PUBLISHED)):
+        if name not in fields:
+            fields[name] = _first(tree, xpaths)
+    return fields
 
 
 def _is_promo(el: etree._Element) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from monitor.classify import Fetch, Verdict, classify
 from monitor.compare import compare
-from monitor.extract import Extract, extract
+from monitor.extract import Extract, extract, normalize_spaces
 
 URL = "http://news.example/2026/10/10/wind-farm/"
 PROSE = ("The wind farm generated in its first full year enough electricity for 40,000 "
@@ -108,3 +108,54 @@ def test_a_title_change_alone_is_an_edit() -> None:
     after = Extract(title="Plan put on hold after staff protest", paragraphs=("Body.",))
     edit = compare(before, after)
     assert edit is not None and "put on hold" in edit.summary()
+
+
+def test_an_edit_after_markup_inside_the_headline_is_an_edit() -> None:
+    def headline(words: str) -> bytes:
+        return (f"<html><head><title>Site</title></head><body><article><h1>Council "
+                f"<em>denies</em> {words}</h1><p>{PROSE}</p></article></body></html>").encode()
+    before, after = extract(headline("the report"), URL), extract(headline("nothing"), URL)
+    assert before is not None and after is not None
+    assert before.title == "Council denies the report"
+    edit = compare(before, after)
+    assert edit is not None and edit.title_after == "Council denies nothing"
+
+
+def test_the_first_non_empty_meta_field_is_the_byline_title_and_date() -> None:
+    html = ("<html><head><meta name='author' content=' '><meta name='author' content="
+            "'A.  Writer'><meta property='og:title' content='Headline as shared'>"
+            "<meta property='article:published_time' content='2026-10-10'></head><body>"
+            f"<article><h1>Headline on the page</h1><p>{PROSE}</p></article></body></html>")
+    found = extract(html.encode(), URL)
+    assert found is not None
+    assert (found.byline, found.title, found.published) == \
+        ("A. Writer", "Headline as shared", "2026-10-10")
+    bare = extract(html.replace("meta", "x-meta").replace("<h1>", "<h1 rel='author'>")
+                   .encode(), URL)
+    assert bare is not None
+    assert (bare.byline, bare.title, bare.published) == \
+        ("Headline on the page", "Headline on the page", None)
+
+
+def test_spaces_are_normalised_as_str_split_does() -> None:
+    spaces = [" ", "  ", "\n", "\t", "\r\n", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0",
+              "\u2009", "\u2028", "\u3000", "\u200b", ""]
+    words = ["a", "Zoë", "“quoted”", "9"]
+    for first in spaces:
+        for second in spaces:
+            for word in words:
+                text = f"{first}{word}{second}{word}{first}{second}{word}"
+                assert normalize_spaces(text) == " ".join(text.split()), repr(text)
+    assert normalize_spaces("already clean text") == "already clean text"
+
+
+def test_a_one_word_edit_among_repeated_paragraphs_and_words_is_found() -> None:
+    same = "The council met. The council met."
+    before = Extract(title="T", paragraphs=(same, same, "The vote was close.", same, same))
+    after = Extract(title="T", paragraphs=(same, same, "The vote was not close.", same, same))
+    edit = compare(before, after)
+    assert edit is not None and edit.removed == [] and edit.added == ["not"]
+    assert edit.similarity == round(2 * 29 / (29 + 30), 4)
+    removed = compare(after, Extract(title="T", paragraphs=(same, same, same)))
+    assert removed is not None and removed.removed == ["The vote was not close. The council "
+                                                       "met. The council met."]
