@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -59,9 +59,26 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _common_ends(a: Sequence[str], b: Sequence[str]) -> tuple[int, int, int]:
+    """How many items ``a`` and ``b`` share at the start, and where their shared ends
+    begin: ``a[start:a_end]`` and ``b[start:b_end]`` are what differs. Diff tools set
+    the rest aside first: an edit usually touches one paragraph of dozens (one word of a
+    hundred), and difflib would search all of them for the longest match at each level."""
+    start, shorter = 0, min(len(a), len(b))
+    while start < shorter and a[start] == b[start]:
+        start += 1
+    a_end, b_end = len(a), len(b)
+    while a_end > start and b_end > start and a[a_end - 1] == b[b_end - 1]:
+        a_end -= 1
+        b_end -= 1
+    return start, a_end, b_end
+
+
 def word_runs(before: str, after: str) -> tuple[list[str], list[str]]:
     """Runs of words removed from ``before`` and added in ``after``."""
     a, b = before.split(), after.split()
+    start, a_end, b_end = _common_ends(a, b)
+    a, b = a[start:a_end], b[start:b_end]
     removed: list[str] = []
     added: list[str] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
@@ -74,6 +91,8 @@ def word_runs(before: str, after: str) -> tuple[list[str], list[str]]:
 
 def _changed_paragraphs(before: tuple[str, ...],
                         after: tuple[str, ...]) -> Iterator[ParagraphChange]:
+    start, before_end, after_end = _common_ends(before, after)
+    before, after = before[start:before_end], after[start:after_end]
     matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
@@ -94,15 +113,16 @@ def compare(before: Extract, after: Extract, min_change: float = 0.0) -> Edit | 
     if before.title == after.title and before.paragraphs == after.paragraphs:
         return None
     changed = list(_changed_paragraphs(before.paragraphs, after.paragraphs))
-    title_a, title_b = before.title.split(), after.title.split()
     removed = sum(len(r.split()) for p in changed for r in p.removed)
     added = sum(len(r.split()) for p in changed for r in p.added)
     if before.title != after.title:
         t_removed, t_added = word_runs(before.title, after.title)
         removed += sum(len(r.split()) for r in t_removed)
         added += sum(len(r.split()) for r in t_added)
-    total_a = len(title_a) + before.words
-    total_b = len(title_b) + after.words
+    total_a = len(before.title.split()) + before.words
+    # Every word after is a word before that was kept or one that was added (the diffs
+    # above cover every paragraph that changed): no need to count the whole text again.
+    total_b = total_a - removed + added
     # difflib's ratio, 2M/T, with M the words kept.
     kept = max(0, total_a - removed)
     similarity = 2 * kept / (total_a + total_b) if total_a + total_b else 1.0
