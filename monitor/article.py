@@ -19,9 +19,9 @@ MAIN_ATTR = re.compile(
 _CANDIDATES = etree.XPath("//article|//main|//*[@class or @id or @role or @itemprop]")
 
 # Furniture inside a story: never part of what an edit is judged on.
-_FURNITURE_TAGS = ("script", "style", "noscript", "template", "nav", "aside", "form",
+_FURNITURE_TAGS = frozenset(("script", "style", "noscript", "template", "nav", "aside", "form",
                    "footer", "header", "button", "select", "svg", "iframe", "object", "embed",
-                   "canvas", "dialog")
+                   "canvas", "dialog"))
 _FURNITURE_ATTR = re.compile(
     r"(^|[-_ ])(nav|navbar|navigation|menu|sidebar|widget|footer|masthead|breadcrumbs?|"
     r"share|sharing|sharebar|social|comments?|cookies?|consent|banner|advert|adverts|ads?|"
@@ -99,32 +99,19 @@ def find_container(root: etree._Element) -> etree._Element | None:
     return max(good, key=lambda el: sum(1 for _ in el.iterancestors()))
 
 
-def _strip_furniture(container: etree._Element) -> None:
-    etree.strip_elements(container, etree.Comment, etree.ProcessingInstruction,
-                         with_tail=False)
-    doomed = [el for el in container.iter() if isinstance(el.tag, str)
-              and el is not container and _furniture(el)]
+def _related_sections(container: etree._Element) -> set[etree._Element]:
+    """"Related stories" headings and what follows each, up to the next heading or paragraph
+    of prose (the story may go on after the list)."""
+    doomed: set[etree._Element] = set()
     for heading in container.iter(*_HEADINGS):
         if _RELATED_HEADING.match(" ".join(heading.itertext())):
-            # "Related stories" and what follows it, up to the next heading or paragraph
-            # of prose (the story may go on after the list).
-            doomed.append(heading)
+            doomed.add(heading)
             sibling = heading.getnext()
             while sibling is not None and sibling.tag not in _HEADINGS and \
                     not is_prose(sibling):
-                doomed.append(sibling)
+                doomed.add(sibling)
                 sibling = sibling.getnext()
-    for el in doomed:
-        parent = el.getparent()
-        if parent is None:
-            continue
-        if el.tail:  # the text after a removed element stays
-            previous = el.getprevious()
-            if previous is not None:
-                previous.tail = (previous.tail or "") + el.tail
-            else:
-                parent.text = (parent.text or "") + el.tail
-        parent.remove(el)
+    return doomed
 
 
 def is_prose(el: etree._Element) -> bool:
@@ -136,14 +123,31 @@ def is_prose(el: etree._Element) -> bool:
 
 
 def article_blocks(root: etree._Element, container: etree._Element, url: str) -> Article:
-    """The container's text as blocks, in document order, furniture removed."""
-    _strip_furniture(container)
+    """The container's text as blocks, in document order, furniture left out (the text
+    after a piece of furniture stays, where it was)."""
+    # The walk would skip comments, and the text after them with them.
+    etree.strip_elements(container, etree.Comment, etree.ProcessingInstruction,
+                         with_tail=False)
+    doomed = _related_sections(container)
     blocks: list[Block] = []
     parts: list[str] = []
     links = link_words = 0
     outlinks: dict[str, None] = {}
-    # One flat loop: this walk is a third of an extraction, and a call per element adds up.
-    for event, el in etree.iterwalk(container, events=("start", "end")):
+    skipped: etree._Element | None = None
+    # One flat walk that steps over furniture: it is most of an extraction, and each pass
+    # over the tree costs a Python object per element.
+    walk = etree.iterwalk(container, events=("start", "end"))
+    for event, el in walk:
+        if skipped is not None and el is skipped:
+            # The end of a piece of furniture: only its tail is the story's.
+            if skipped.tail:
+                parts.append(skipped.tail)
+            skipped = None
+            continue
+        if event == "start" and el is not container and (el in doomed or _furniture(el)):
+            walk.skip_subtree()
+            skipped = el
+            continue
         tag = el.tag
         if tag in _BLOCKS:  # a block starts or ends: the text so far is one
             if parts:

@@ -159,3 +159,14 @@ def test_a_one_word_edit_among_repeated_paragraphs_and_words_is_found() -> None:
     removed = compare(after, Extract(title="T", paragraphs=(same, same, same)))
     assert removed is not None and removed.removed == ["The vote was not close. The council "
                                                        "met. The council met."]
+
+
+def test_furniture_inside_the_story_goes_and_the_text_after_it_stays_in_place() -> None:
+    found = extract(page(
+        "<p>Before <span class='share-bar'>Share <b>this</b></span> after.</p>"
+        "<div class='newsletter'><p>Sign up</p></div>Loose text<p>Next paragraph.</p>"
+        "<h2>Related stories</h2><ul><li><a href='/x'>Other story</a></li></ul>"
+        "<p>The story goes on after the list.</p>"), URL)
+    assert found is not None
+    assert found.paragraphs == ("Wind farm output", "Before after.", "Loose text",
+                                "Next paragraph.", "The story goes on after the list.")
