@@ -47,6 +47,14 @@ DOWNLOADER_MIDDLEWARES = {
     # process_response: a 304 is replaced by the archived, still-encoded original.
     "crawler.conditional.ConditionalRequests": 600,
 }
+# Every request a callback yields goes through each spider middleware's async generator.
+# The crawl depth is vigil's own (vigil_depth), and meta is never copied from a response:
+# Scrapy's depth statistics and its meta-copy warning would only cost each request two
+# more layers.
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+}
 # The spider yields requests, never items: Scrapy would otherwise start 100 asyncio
 # tasks per response to process its output in parallel (a tenth of a crawl's CPU).
 CONCURRENT_ITEMS = 1
