@@ -118,7 +118,10 @@ def write_report(result: dict[str, Any], path: Path) -> None:
         "download handler makes a still-compressed body a plain `Response` (otherwise "
         "`HttpCompressionMiddleware` runs charset detection on the gzip bytes, several ms "
         "per page), and `CONCURRENT_ITEMS=1` (its spider yields requests only; Scrapy "
-        "otherwise starts 100 asyncio tasks per response to process them). The reference "
+        "otherwise starts 100 asyncio tasks per response to process them). It also turns "
+        "off what stock Scrapy 2.19 does once per crawl or per request for no use of "
+        "vigil's: the remote-control server, and the depth and meta-copy spider "
+        "middlewares (a small share of a crawl). The reference "
         "rows run the same bare spider inside the project, with those settings, so the gap "
         "there is what archiving, indexing and link classification cost.", "",
         "Served uncompressed, the pages cost vigil the gzip of every body (ISA-L level 3, "
