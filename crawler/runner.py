@@ -27,7 +27,7 @@ from crawler.store import Source, Store
 
 # Imported here, near the bottom of the stack, not by Scrapy's component loader: Scrapy's
 # deprecated-class shims (imported with its HTTP handler) call inspect.stack(), which costs
-# ~0.1 s per crawl from deep inside the loader and little from here.
+# ~0.2 s per crawl from deep inside the loader and little from here.
 import crawler.archiving  # noqa: F401  isort: skip
 from spiders.source import SourceSpider
 

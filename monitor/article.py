@@ -100,8 +100,8 @@ def find_container(root: etree._Element) -> etree._Element | None:
 
 
 def _related_sections(container: etree._Element) -> set[etree._Element]:
-    """"Related stories" headings and what follows each, up to the next heading or paragraph
-    of prose (the story may go on after the list)."""
+    """The "Related stories" headings and what follows each, up to the next heading or
+    paragraph of prose (the story may go on after the list)."""
     doomed: set[etree._Element] = set()
     for heading in container.iter(*_HEADINGS):
         if _RELATED_HEADING.match(" ".join(heading.itertext())):
