@@ -24,11 +24,6 @@ from crawler.maintenance import recover
 from crawler.monitoring import after_crawl, notifier_for
 from crawler.provenance import record_capture
 from crawler.store import Source, Store
-
-# Imported here, near the bottom of the stack, not by Scrapy's component loader: Scrapy's
-# deprecated-class shims (imported with its HTTP handler) call inspect.stack(), which costs
-# ~0.2 s per crawl from deep inside the loader and little from here.
-import crawler.archiving  # noqa: F401  isort: skip
 from spiders.source import SourceSpider
 
 # Config keys of the home's [archive] table and the settings they set.
@@ -154,6 +149,10 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
               *, progress: bool = False) -> CrawlSummary:
     """Capture ``sources`` now, then compare and alert; failures of single fetches are
     data, not errors."""
+    # Scrapy's deprecated-class shims, imported with its HTTP handler, call inspect.stack():
+    # a cost per frame below them, ~0.2 s per crawl when Scrapy's component loader imports
+    # them some 60 frames down. Imported here first, near the bottom of the stack.
+    import scrapy.core.downloader.contextfactory  # noqa: F401
     notifier = notifier_for(home, store)
     recover(home, store)  # a crash of an earlier crawl is closed before this one writes
     crawl_id = store.start_crawl([s.id for s in sources], os.getpid())
