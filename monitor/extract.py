@@ -181,7 +181,10 @@ def _clean(text: str, ignore: tuple[str, ...], *, noise: bool = True) -> str:
     the built-in noise patterns only in short blocks."""
     text = normalize_spaces(text)
     patterns = ignore
-    if noise and text.count(" ") < NOISE_BLOCK_WORDS:  # at most that many words
+    # At most that many words. (Most blocks are paragraphs: their first few hundred
+    # characters already hold more spaces, and counting stops there.)
+    if noise and text.count(" ", 0, 256) < NOISE_BLOCK_WORDS and \
+            text.count(" ") < NOISE_BLOCK_WORDS:
         patterns = (*DEFAULT_IGNORE, *ignore)
     if not patterns:
         return text
@@ -216,7 +219,7 @@ def extract(payload: bytes, url: str, options: ExtractOptions | None = None) -> 
         texts, outlinks = found
     # A block left with no letter or digit (the "·" between removed counters) is gone.
     paragraphs = tuple(p for p in (_clean(text, options.ignore) for text in texts)
-                       if any(c.isalnum() for c in p))
+                       if p[:1].isalnum() or any(c.isalnum() for c in p))
     title = _clean(head["title"] or "", options.ignore, noise=False)
     if not paragraphs and not title:
         return None
