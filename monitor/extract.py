@@ -190,7 +190,7 @@ def _clean(text: str, ignore: tuple[str, ...], *, noise: bool = True) -> str:
         return text
     for pattern in patterns:
         text = re.sub(pattern, " ", text, flags=re.IGNORECASE)
-    return " ".join(text.split())
+    return normalize_spaces(text)
 
 
 def extract(payload: bytes, url: str, options: ExtractOptions | None = None) -> Extract | None:
@@ -279,7 +279,7 @@ def _first(tree: etree._Element, xpaths: tuple[etree.XPath, ...]) -> str | None:
     for xpath in xpaths:
         found = xpath(tree)
         for value in [found] if isinstance(found, str) else found:
-            text = " ".join(str(value).split())
+            text = normalize_spaces(str(value))
             if text:
                 return text
     return None
@@ -290,7 +290,7 @@ def _head_fields(tree: etree._Element) -> dict[str, str | None]:
     name), byline and publication date, as the page's markup states them."""
     fields: dict[str, str | None] = {}
     for meta in tree.iter("meta"):
-        content = " ".join((meta.get("content") or "").split())
+        content = normalize_spaces(meta.get("content") or "")
         if content:
             for attr, value, name in _META_FIELDS:
                 if name not in fields and meta.get(attr) == value:
