@@ -233,7 +233,7 @@ def monitor_figures(site: Path) -> dict[str, Any]:
 def lookup_p95_ms() -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
     from archive.timeutil import warc_date
-    from crawler.store import Store
+    from crawler.app.store import Store
 
     db_path = WORK / "lookup.db"
     if not db_path.exists():

@@ -1,4 +1,4 @@
-"""vigil: the Scrapy project and the application shell (settings, components, store, CLI)."""
+"""vigil: the Scrapy project and the application shell, in rooms by job."""
 
 from importlib.metadata import PackageNotFoundError, version
 

@@ -15,9 +15,9 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from archive.urls import is_listing_page, is_share_link, normalize_url, same_page, site_key
-from crawler.signals import fetch_failed
 from spiders.frontier import Frontier
 from spiders.links import PageLinks, css_urls, parse_html
+from spiders.signals import fetch_failed
 
 SEED, RELATED, CITED, REQUISITE, PROBE = "seed", "related", "cited", "requisite", "probe"
 # What a request passes on to the requests it leads to. Everything else in meta belongs

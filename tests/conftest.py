@@ -17,9 +17,9 @@ import pytest
 
 from archive.payload import sha256_digest
 from archive.reader import read_record
-from crawler.replica import ARTICLES, SEED_PATH, _page, _seed, news_site, outside_site
-from crawler.siteserver import SiteServer
-from crawler.store import Store
+from crawler.app.store import Store
+from crawler.demo.replica import ARTICLES, SEED_PATH, _page, _seed, news_site, outside_site
+from crawler.demo.siteserver import SiteServer
 
 # Loopback sites are ours: switch politeness off, as the README shows.
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",

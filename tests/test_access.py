@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives import serialization
 
 from archive.timeutil import parse_stored
 from conftest import Vigil, free_port, stamp14
-from crawler.replica import SEED_PATH
-from crawler.siteserver import SiteServer
+from crawler.demo.replica import SEED_PATH
+from crawler.demo.siteserver import SiteServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -56,7 +56,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The replica captured twice (the second time with an edit), served by vigil serve."""
-    from crawler.replica import news_site, outside_site, quietly_edit
+    from crawler.demo.replica import news_site, outside_site, quietly_edit
 
     vigil = Vigil(tmp_path_factory.mktemp("access") / "home")
     with SiteServer(outside_site(), host="127.0.0.3") as outside, \

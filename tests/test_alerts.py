@@ -14,8 +14,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from conftest import Vigil, edited_seed, free_port
-from crawler.replica import RELATED, SEED_PATH
-from crawler.siteserver import Resource, SiteServer
+from crawler.demo.replica import RELATED, SEED_PATH
+from crawler.demo.siteserver import Resource, SiteServer
 
 
 @dataclass

@@ -21,7 +21,7 @@ from archive.reader import read_record
 from archive.records import HttpExchange, build_exchange_records
 from archive.timeutil import InvalidDatetime, parse_datetime, warc_date
 from archive.warcfile import RotatingWarcWriter
-from crawler.store import Store
+from crawler.app.store import Store
 
 T0 = datetime(2026, 11, 21, 18, 30, 46, tzinfo=UTC)
 

@@ -15,7 +15,7 @@ from cdxj_indexer.main import write_cdx_index
 from warcio.archiveiterator import ArchiveIterator
 
 from conftest import Vigil, slow_site
-from crawler.replica import (
+from crawler.demo.replica import (
     DEPTH_TWO,
     FURNITURE,
     KEEP_READING,
@@ -26,7 +26,7 @@ from crawler.replica import (
     REQUISITES,
     SEED_PATH,
 )
-from crawler.siteserver import Resource, SiteServer
+from crawler.demo.siteserver import Resource, SiteServer
 
 
 def captured(vigil: Vigil) -> dict[str, list[str]]:

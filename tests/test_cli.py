@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from conftest import Vigil
-from crawler.cli import cli
+from crawler.cli.main import cli
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -15,7 +15,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from conftest import Vigil, check_archive
-from crawler.siteserver import Resource, Route, SiteServer
+from crawler.demo.siteserver import Resource, Route, SiteServer
 
 ARTICLE = ("<!DOCTYPE html><html><head><title>Statement</title></head><body><main>"
            "<article><h1>Statement</h1><p>The ministry's statement, in full.</p>"

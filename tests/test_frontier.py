@@ -7,8 +7,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conftest import Vigil, send_html
-from crawler.siteserver import SiteServer
-from crawler.store import Store
+from crawler.app.store import Store
+from crawler.demo.siteserver import SiteServer
 from spiders.frontier import Frontier
 
 

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 from conftest import Vigil, edited_seed, send_html
-from crawler.replica import (
+from crawler.demo.replica import (
     KEEP_READING,
     OUTSIDE_PDF,
     OUTSIDE_REPORT,
@@ -17,7 +17,7 @@ from crawler.replica import (
     SEED_PATH,
     _page,
 )
-from crawler.siteserver import Resource, SiteServer
+from crawler.demo.siteserver import Resource, SiteServer
 
 MOVED_TO = "/2026/04/01/volunteers-publish-their-flood-map/"
 

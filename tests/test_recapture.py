@@ -18,8 +18,8 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from conftest import Vigil, check_archive, free_port, send_html, slow_site, stamp14
-from crawler.replica import SEED_PATH
-from crawler.siteserver import Resource, SiteServer
+from crawler.demo.replica import SEED_PATH
+from crawler.demo.siteserver import Resource, SiteServer
 
 ROOT = Path(__file__).resolve().parent.parent
 WAYBACK = ROOT / ".venv-pywb" / "bin" / "wayback"

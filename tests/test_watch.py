@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from conftest import FAST, Vigil, slow_site
-from crawler.replica import SEED_PATH
-from crawler.siteserver import SiteServer
+from crawler.demo.replica import SEED_PATH
+from crawler.demo.siteserver import SiteServer
 
 
 class Watch:

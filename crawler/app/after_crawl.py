@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from crawler.home import Home
-from crawler.store import Store
+from crawler.app.home import Home
+from crawler.app.store import Store
 from monitor.alerts import DeliveryReport, Notifier, channels_from_config
 from monitor.detect import Monitor
 from monitor.events import Event, EventLog

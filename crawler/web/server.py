@@ -27,11 +27,11 @@ from archive.index import Capture, CaptureIndex, CaptureNotFound
 from archive.reader import RecordNotFound, read_record
 from archive.timeutil import digits14, iso_seconds
 from archive.urls import InvalidURL, validate_url
-from crawler.home import Home
-from crawler.store import Store
+from crawler.app.home import Home
+from crawler.app.store import Store
 
 _TS = re.compile(r"^(\d{14})(id_)?$")
-REPO_PYWB = Path(__file__).resolve().parent.parent / ".venv-pywb" / "bin" / "wayback"
+REPO_PYWB = Path(__file__).resolve().parents[2] / ".venv-pywb" / "bin" / "wayback"
 
 
 class BadRequest(ValueError):

@@ -13,8 +13,8 @@ from scrapy.http import Headers, Response
 from scrapy.settings import BaseSettings
 
 from archive.reader import RecordNotFound, read_record
-from crawler.handlers import response_class
-from crawler.store import Store
+from crawler.app.store import Store
+from crawler.crawl.download import response_class
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,8 @@ from archive.signing import (
 from archive.timeutil import digits14
 from archive.verify import verify_archive
 from crawler import __version__
-from crawler.cliutil import (
+from crawler.app.store import SourceNotFound
+from crawler.cli.context import (
     EXIT_NOT_FOUND,
     Context,
     check_url,
@@ -36,7 +37,6 @@ from crawler.cliutil import (
     option_datetime,
     pass_context,
 )
-from crawler.store import SourceNotFound
 from monitor.extract import extract
 
 
@@ -47,7 +47,7 @@ from monitor.extract import extract
 @pass_context
 def serve(ctx: Context, host: str, port: int) -> None:
     """Serve Memento TimeMaps, TimeGates and mementos, and replay archived pages."""
-    from crawler.serve import serve as run
+    from crawler.web.server import serve as run
 
     ctx.store().close()
     click.echo(f"vigil: serving {ctx.home.root} at http://{host}:{port}/ (replay on port "

@@ -41,13 +41,13 @@ DEFAULT_REQUEST_HEADERS = {
     "Accept-Encoding": "gzip, deflate, br",
 }
 DOWNLOAD_HANDLERS = {
-    "http": "crawler.handlers.ReasonKeepingHTTP11DownloadHandler",
-    "https": "crawler.handlers.ReasonKeepingHTTP11DownloadHandler",
+    "http": "crawler.crawl.download.ReasonKeepingHTTP11DownloadHandler",
+    "https": "crawler.crawl.download.ReasonKeepingHTTP11DownloadHandler",
 }
 DOWNLOADER_MIDDLEWARES = {
     # After HttpCompressionMiddleware (590) in process_request, before it in
     # process_response: a 304 is replaced by the archived, still-encoded original.
-    "crawler.conditional.ConditionalRequests": 600,
+    "crawler.crawl.conditional.ConditionalRequests": 600,
 }
 # Every request a callback yields goes through each spider middleware's async generator.
 # The crawl depth is vigil's own (vigil_depth), and meta is never copied from a response:
@@ -61,8 +61,8 @@ SPIDER_MIDDLEWARES = {
 # tasks per response to process its output in parallel (a tenth of a crawl's CPU).
 CONCURRENT_ITEMS = 1
 EXTENSIONS = {
-    "crawler.archiving.WarcArchiver": 100,
-    "crawler.progress.Progress": 500,
+    "crawler.crawl.archiver.WarcArchiver": 100,
+    "crawler.crawl.progress.Progress": 500,
     "scrapy.extensions.telnet.TelnetConsole": None,
 }
 # Scrapy 2.19's remote control runs any Python code posted to a local HTTP port and leaves a

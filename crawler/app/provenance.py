@@ -8,8 +8,8 @@ from typing import Any
 from archive.custody import append
 from archive.signing import ManifestEntry, ensure_keys, file_sha256, sign_manifest
 from crawler import __version__
-from crawler.home import Home
-from crawler.store import Store
+from crawler.app.home import Home
+from crawler.app.store import Store
 
 
 def manifest_entries(store: Store, warc_dir: Path) -> list[ManifestEntry]:

@@ -31,10 +31,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from archive.recovery import pid_alive
 from archive.timeutil import parse_stored, utcnow
-from crawler.home import Home
-from crawler.maintenance import recover
-from crawler.schedule import DEFAULT_EVERY
-from crawler.store import Source, Store
+from crawler.app.home import Home
+from crawler.app.maintenance import recover
+from crawler.app.store import Source, Store
+from crawler.scheduling.rules import DEFAULT_EVERY
 
 log = logging.getLogger("vigil.watch")
 

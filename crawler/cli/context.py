@@ -12,8 +12,8 @@ import click
 
 from archive.timeutil import InvalidDatetime, parse_datetime
 from archive.urls import InvalidURL, validate_url
-from crawler.home import Home
-from crawler.store import Store
+from crawler.app.home import Home
+from crawler.app.store import Store
 
 EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2

@@ -9,7 +9,8 @@ import click
 
 from archive.index import CaptureNotFound
 from archive.timeutil import iso_seconds, parse_stored
-from crawler.cliutil import (
+from crawler.app.store import Store
+from crawler.cli.context import (
     EXIT_NOT_FOUND,
     Context,
     emit_json,
@@ -17,7 +18,6 @@ from crawler.cliutil import (
     option_datetime,
     pass_context,
 )
-from crawler.store import Store
 from monitor.compare import diff_tokens
 from monitor.detect import Monitor, source_options
 from monitor.events import KINDS, EventLog

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from functools import partial
 from html import escape
 
-from crawler.siteserver import Resource, Route
+from crawler.demo.siteserver import Resource, Route
 
 SEED_PATH = "/2026/03/14/residents-describe-night-the-levee-gave-way/"
 

@@ -10,13 +10,13 @@ import click
 
 from archive.reindex import Reindexer
 from archive.timeutil import iso_seconds, parse_stored
-from crawler.cliutil import Context, emit_json, fail, pass_context
-from crawler.home import ConfigError
-from crawler.maintenance import archive_stats, recover
-from crawler.progress import human_bytes
-from crawler.runner import SettingError, parse_overrides
-from crawler.schedule import QuietHours, ScheduleError, cron_trigger, parse_interval
-from crawler.store import Source, SourceNotFound, Store
+from crawler.app.home import ConfigError
+from crawler.app.maintenance import archive_stats, recover
+from crawler.app.runner import SettingError, parse_overrides
+from crawler.app.store import Source, SourceNotFound, Store
+from crawler.cli.context import Context, emit_json, fail, pass_context
+from crawler.crawl.progress import human_bytes
+from crawler.scheduling.rules import QuietHours, ScheduleError, cron_trigger, parse_interval
 
 
 def schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -62,7 +62,7 @@ def source_json(store: Store, source: Source) -> dict[str, Any]:
     data["last_capture"] = iso_seconds(parse_stored(last)) if last else None
     # Imported here: APScheduler and SQLAlchemy cost every other command (a crawl
     # subprocess among them) half a second of start-up.
-    from crawler.watch import next_capture
+    from crawler.scheduling.watcher import next_capture
 
     data["next_capture"] = iso_seconds(next_capture(source, last))
     return data
@@ -111,7 +111,7 @@ def watch(ctx: Context, max_parallel: int, grace: float, overrides: tuple[str, .
     except (SettingError, ConfigError) as exc:
         fail(str(exc))
     ctx.store().close()  # initialise a missing home before the scheduler opens it
-    from crawler.watch import Watcher, WatchSettings
+    from crawler.scheduling.watcher import Watcher, WatchSettings
 
     watcher = Watcher(ctx.home, WatchSettings(max_parallel=max_parallel, grace=grace,
                                               overrides=settings))

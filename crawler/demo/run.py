@@ -9,11 +9,11 @@ from typing import Any
 
 import click
 
-from crawler.home import Home
-from crawler.replica import DEPTH_TWO, SEED_PATH, news_site, outside_site, quietly_edit
-from crawler.runner import CrawlProcessError, crawl_in_subprocess
-from crawler.siteserver import Route, SiteServer
-from crawler.store import Store
+from crawler.app.home import Home
+from crawler.app.runner import CrawlProcessError, crawl_in_subprocess
+from crawler.app.store import Store
+from crawler.demo.replica import DEPTH_TWO, SEED_PATH, news_site, outside_site, quietly_edit
+from crawler.demo.siteserver import Route, SiteServer
 
 # Fixed ports keep the demo's source URL stable between runs; any free port otherwise.
 NEWS_ADDRESS = ("127.0.0.1", 8741)

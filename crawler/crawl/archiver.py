@@ -31,10 +31,10 @@ from archive.timeutil import utcnow, warc_date
 from archive.urls import normalize_url
 from archive.warcfile import PendingWrite, RotatingWarcWriter, WarcWriteError
 from crawler import __version__
-from crawler.conditional import CONDITIONAL_META, LAST_PAYLOAD_META, RecaptureSettings
-from crawler.handlers import REASON_META
-from crawler.signals import fetch_failed
-from crawler.store import Store
+from crawler.app.store import Store
+from crawler.crawl.conditional import CONDITIONAL_META, LAST_PAYLOAD_META, RecaptureSettings
+from crawler.crawl.download import REASON_META
+from spiders.signals import fetch_failed
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from archive.index import CaptureIndex
 from archive.signing import file_sha256
 from archive.timeutil import utcnow, warc_date
 from archive.urls import normalize_url
-from crawler.schedule import DEFAULT_EVERY, QuietHours, Schedule, format_interval
+from crawler.scheduling.rules import DEFAULT_EVERY, QuietHours, Schedule, format_interval
 
 
 def _m001_initial(db: Database) -> None:

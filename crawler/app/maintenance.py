@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from archive.cdxj import ensure_cdxj
 from archive.recovery import Repair, pid_alive, repair_open_files
 from archive.reindex import Reindexer, ReindexReport
-from crawler.home import Home
-from crawler.store import Store
+from crawler.app.home import Home
+from crawler.app.store import Store
 
 log = logging.getLogger(__name__)
 

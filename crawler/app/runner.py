@@ -21,11 +21,11 @@ from scrapy.settings import Settings
 
 from archive.timeutil import iso_seconds, parse_stored
 from crawler import __version__
-from crawler.home import Home
-from crawler.maintenance import recover
-from crawler.monitoring import after_crawl, notifier_for
-from crawler.provenance import record_capture
-from crawler.store import Source, Store
+from crawler.app.after_crawl import after_crawl, notifier_for
+from crawler.app.home import Home
+from crawler.app.maintenance import recover
+from crawler.app.provenance import record_capture
+from crawler.app.store import Source, Store
 from spiders.source import SourceSpider
 
 # Config keys of the home's [archive] table and the settings they set.
@@ -55,7 +55,7 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
     """``NAME=VALUE`` pairs, each value checked against the type of the setting's default
     (a typo fails here, before a crawl starts, not as a traceback inside Scrapy)."""
     defaults = Settings()
-    defaults.setmodule("crawler.settings", priority="project")
+    defaults.setmodule("crawler.crawl.settings", priority="project")
     overrides: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -85,7 +85,7 @@ def build_settings(home: Home, overrides: Mapping[str, str], *, crawl_id: int | 
                    progress: bool = False) -> Settings:
     """Defaults from crawler.settings < the home's config < ``-s`` overrides."""
     settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
+    settings.setmodule("crawler.crawl.settings", priority="project")
     config = home.config()
     for key, setting in _ARCHIVE_KEYS.items():
         if key in config.get("archive", {}):

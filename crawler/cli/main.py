@@ -13,9 +13,13 @@ from archive.reader import RecordNotFound, read_record
 from archive.timeutil import InvalidDatetime, iso_seconds, parse_datetime
 from archive.urls import InvalidURL, validate_url
 from crawler import __version__
-from crawler.cli_access import cite, export, serve, verify
-from crawler.cli_monitor import changes, diff
-from crawler.cli_watch import (
+from crawler.app.home import DEFAULT_HOME, ConfigError
+from crawler.app.runner import SettingError, parse_overrides, run_crawl
+from crawler.app.store import SourceNotFound
+from crawler.cli.access import cite, export, serve, verify
+from crawler.cli.context import EXIT_NOT_FOUND, Context, check_url, emit_json, fail, pass_context
+from crawler.cli.monitor import changes, diff
+from crawler.cli.watch import (
     crawls,
     reindex,
     schedule,
@@ -25,11 +29,7 @@ from crawler.cli_watch import (
     stats,
     watch,
 )
-from crawler.cliutil import EXIT_NOT_FOUND, Context, check_url, emit_json, fail, pass_context
-from crawler.home import DEFAULT_HOME, ConfigError
-from crawler.progress import human_bytes
-from crawler.runner import SettingError, parse_overrides, run_crawl
-from crawler.store import SourceNotFound
+from crawler.crawl.progress import human_bytes
 from monitor.alerts import ChannelConfigError
 from monitor.extract import ExtractOptions, InvalidOption
 
@@ -285,7 +285,7 @@ def get(ctx: Context, url: str, at: str | None, any_status: bool, output: Path |
 @pass_context
 def demo(ctx: Context, no_crawl: bool) -> None:
     """Capture the bundled replica news site, offline, into the home."""
-    from crawler.demo import run_demo
+    from crawler.demo.run import run_demo
 
     run_demo(ctx.home, ctx.store, serve_only=no_crawl)
 

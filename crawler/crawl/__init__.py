@@ -1,0 +1,1 @@
+"""Scrapy components that run inside a crawl: settings, archiver, downloads, progress."""

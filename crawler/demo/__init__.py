@@ -1,0 +1,1 @@
+"""The demo: a replica news site on loopback, and the job `make demo` runs against it."""

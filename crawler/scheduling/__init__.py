@@ -1,0 +1,1 @@
+"""Unattended recapture: schedule rules and the watcher that runs crawls on them."""

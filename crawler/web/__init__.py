@@ -1,0 +1,1 @@
+"""The web app `vigil serve` runs: Memento, replay through pywb, and (next) the editors' desk."""
