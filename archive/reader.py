@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.payload import PayloadDecodeError, content_codings, decode_payload
+from archive.payload import (
+    DEFAULT_DECODE_CAP,
+    DecodeCapExceeded,
+    PayloadDecodeError,
+    content_codings,
+    decode_payload,
+    iter_decoded,
+)
 from archive.warcfile import resolve_warc_path
 
 log = logging.getLogger(__name__)
@@ -37,15 +46,65 @@ class StoredRecord:
         lowered = name.lower()
         return [v for k, v in self.http_headers if k.lower() == lowered]
 
-    def payload(self) -> bytes:
-        """The body with its content codings removed: what the server meant."""
-        return decoded_body(self.body, self.http_header_values("Content-Encoding"))
+    def codings(self) -> list[str]:
+        return content_codings(self.http_header_values("Content-Encoding"))
+
+    def payload(self, cap: int = DEFAULT_DECODE_CAP) -> bytes:
+        """The body with its content codings removed: what the server meant. Raises
+        DecodeCapExceeded when that is more than ``cap`` bytes."""
+        return decoded_body(self.body, self.http_header_values("Content-Encoding"), cap)
+
+    def payload_chunks(self, cap: int = DEFAULT_DECODE_CAP) -> Iterator[bytes]:
+        """The payload in pieces of bounded size, never held whole. A body that does not
+        decode as labelled comes as stored, as from ``payload``, unless the damage lies
+        past output already given: then PayloadDecodeError. Raises DecodeCapExceeded
+        once more than ``cap`` bytes have come."""
+        codings = self.codings()
+        if not codings:
+            yield self.body
+            return
+        try:
+            pieces = iter_decoded((self.body,), codings, cap)
+            first = next(pieces, None)
+        except DecodeCapExceeded:
+            raise
+        except PayloadDecodeError as exc:
+            log.warning("payload kept as stored: %s", exc)
+            yield self.body
+            return
+        if first is not None:
+            yield first
+            yield from pieces
+
+    def payload_sha256(self, cap: int = DEFAULT_DECODE_CAP) -> tuple[bytes, int]:
+        """(SHA-256, size) of ``payload()``, found without holding the payload whole.
+        Raises DecodeCapExceeded as ``payload`` does."""
+        codings = self.codings()
+        hasher, size = hashlib.sha256(), 0
+        if codings:
+            try:
+                for piece in iter_decoded((self.body,), codings, cap):
+                    hasher.update(piece)
+                    size += len(piece)
+                return hasher.digest(), size
+            except DecodeCapExceeded:
+                raise
+            except PayloadDecodeError as exc:
+                log.warning("payload kept as stored: %s", exc)
+                hasher = hashlib.sha256()
+        hasher.update(self.body)
+        return hasher.digest(), len(self.body)
 
 
-def decoded_body(body: bytes, content_encoding_values: list[str]) -> bytes:
-    """Decode a body; a body that does not decode as labelled is returned as stored."""
+def decoded_body(body: bytes, content_encoding_values: list[str],
+                 cap: int = DEFAULT_DECODE_CAP) -> bytes:
+    """Decode a body; a body that does not decode as labelled is returned as stored.
+    One that decodes to more than ``cap`` bytes raises DecodeCapExceeded: a bomb is
+    data to keep, not a payload to hand out."""
     try:
-        return decode_payload(body, content_codings(content_encoding_values))
+        return decode_payload(body, content_codings(content_encoding_values), cap)
+    except DecodeCapExceeded:
+        raise
     except PayloadDecodeError as exc:
         log.warning("payload kept as stored: %s", exc)
         return body
