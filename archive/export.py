@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import mmap
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ from warcio.warcwriter import WARCWriter
 
 from archive.index import Capture, CaptureIndex
 from archive.timeutil import iso_seconds, parse_stored
-from archive.verify import inflate_member
+from archive.verify import inflate_member, member_head
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,20 @@ def write_subset(selection: Selection, warc_dir: Path, out: Path,
                     end = capture.offset + capture.length
                     target.write(view[capture.offset:end])
                     copied += 1
-                    if end < len(view):
-                        data, length = inflate_member(view, end)
-                        if data.startswith(b"WARC/") and b"WARC-Type: request" in data[:400]:
-                            target.write(view[end:end + length])
-                            copied += 1
+                    # Only a request record (a few hundred bytes) is inflated whole: the
+                    # next member may as well be a large response of another capture.
+                    if end < len(view) and _is_request(member_head(view, end, 400)):
+                        try:
+                            _, length = inflate_member(view, end)
+                        except (zlib.error, EOFError):
+                            continue  # a damaged request record: verify reports it
+                        target.write(view[end:end + length])
+                        copied += 1
     return copied
+
+
+def _is_request(head: bytes) -> bool:
+    return head.startswith(b"WARC/") and b"WARC-Type: request" in head
 
 
 def pages_jsonl(captures: Iterable[Capture], titles: dict[int, str], out: Path) -> int:

@@ -27,13 +27,34 @@ class Repair:
     removed: bool = False  # nothing complete was left: the file is gone
 
 
-def _complete(record: bytes) -> bool:
-    """A whole WARC record: header block, Content-Length bytes of block, CRLF CRLF."""
-    head, sep, rest = record.partition(b"\r\n\r\n")
-    match = _LENGTH.search(head)
-    if not sep or not head.startswith(b"WARC/") or match is None:
-        return False
-    return len(rest) == int(match.group(1)) + 4 and rest.endswith(b"\r\n\r\n")
+# A record's WARC header block is looked for within its first bytes only: vigil writes a
+# few kilobytes of headers, and a member need not be held whole to be judged.
+_HEAD = 1 << 20
+
+
+class _RecordShape:
+    """What decides whether a decompressed member is one whole WARC record, gathered as
+    it streams by: its header block, its length, its last four bytes."""
+
+    def __init__(self) -> None:
+        self.head = bytearray()
+        self.size = 0
+        self.tail = b""
+
+    def feed(self, data: bytes) -> None:
+        if len(self.head) < _HEAD:
+            self.head += data[:_HEAD - len(self.head)]
+        self.size += len(data)
+        self.tail = (self.tail + data[-4:])[-4:]
+
+    def complete(self) -> bool:
+        """A whole WARC record: header block, Content-Length bytes of block, CRLF CRLF."""
+        head, sep, _ = bytes(self.head).partition(b"\r\n\r\n")
+        match = _LENGTH.search(head)
+        if not sep or not head.startswith(b"WARC/") or match is None:
+            return False
+        block = self.size - len(head) - 4
+        return block == int(match.group(1)) + 4 and self.tail == b"\r\n\r\n"
 
 
 def complete_members(path: Path) -> Iterator[tuple[int, int]]:
@@ -44,23 +65,31 @@ def complete_members(path: Path) -> Iterator[tuple[int, int]]:
         pending = b""
         while True:
             inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
-            record, used = bytearray(), 0
+            shape, used = _RecordShape(), 0
             data = pending
             while True:
                 if not data:
                     data = handle.read(_CHUNK)
                     if not data:
                         return  # the file ends inside (or before) a member
+                fed = len(data)
                 try:
-                    record += inflater.decompress(data)
+                    # Bounded output per call: a record of zeros inflates a thousandfold.
+                    while data:
+                        shape.feed(inflater.decompress(data, _CHUNK))
+                        data = inflater.unconsumed_tail
+                        if inflater.eof:
+                            break
+                    while not inflater.eof and (out := inflater.decompress(b"", _CHUNK)):
+                        shape.feed(out)
                 except zlib.error:
                     return
-                used += len(data) - len(inflater.unused_data)
+                used += fed - len(inflater.unused_data)
                 if inflater.eof:
                     pending = inflater.unused_data
                     break
                 data = b""
-            if not _complete(bytes(record)):
+            if not shape.complete():
                 return
             yield offset, used
             offset += used

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
 
 from archive.index import Capture, CaptureIndex
-from archive.payload import sha256_digest, sha256_label
+from archive.payload import (
+    DEFAULT_DECODE_CAP,
+    DecodeCapExceeded,
+    is_stored_digest,
+    sha256_label,
+    stored_sha256_label,
+)
 from archive.reader import StoredRecord, read_record
 from archive.recovery import complete_members
 from archive.urls import normalize_url
@@ -34,16 +41,34 @@ def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+def _payload_fields(record: StoredRecord, body_sha256: bytes | None, cap: int,
+                    ) -> tuple[str, int]:
+    """(digest, size) of a record's payload, found without holding it whole; for a
+    payload past the decode cap, of the body as stored, labelled so (the mark)."""
+    if not record.codings() and body_sha256:
+        return sha256_label(body_sha256), len(record.body)  # the body is the payload
+    try:
+        digest, size = record.payload_sha256(cap)
+    except DecodeCapExceeded as exc:
+        log.warning("%s: kept undecoded: %s", record.target_uri, exc)
+        stored = body_sha256 or hashlib.sha256(record.body).digest()
+        return stored_sha256_label(stored), len(record.body)
+    return sha256_label(digest), size
+
+
 def capture_of(record: StoredRecord, warc: str, offset: int, length: int,
-               original: Capture | None = None, *, body_sha256: bytes | None = None) -> Capture:
+               original: Capture | None = None, *, body_sha256: bytes | None = None,
+               decode_cap: int = DEFAULT_DECODE_CAP) -> Capture:
     """The index row of a response or revisit record (``original``: what a revisit
     refers to, whose payload it serves; ``body_sha256``: the body's SHA-256, when the
-    caller has already hashed it)."""
+    caller has already hashed it). A payload that decodes past ``decode_cap`` is not
+    decoded: its row's digest is ``sha256-stored:`` of the body (``is_stored_digest``)."""
     status = record.status or 0
     revisit = record.rec_type == "revisit"
-    payload = record.payload()
-    # An uncoded payload is the body itself: no need to hash it again.
-    known = body_sha256 if body_sha256 and payload is record.body else None
+    if revisit and original:
+        digest, size = original.digest, original.size
+    else:
+        digest, size = _payload_fields(record, body_sha256, decode_cap)
     location = next(iter(record.http_header_values("Location")), None)
     return Capture(
         url=normalize_url(record.target_uri),
@@ -51,15 +76,14 @@ def capture_of(record: StoredRecord, warc: str, offset: int, length: int,
         status=status,
         content_type=next(iter(record.http_header_values("Content-Type")), None) or (
             original.content_type if original else None),
-        digest=original.digest if revisit and original else (
-            sha256_label(known) if known else sha256_digest(payload)),
+        digest=digest,
         payload_digest=record.warc_header("WARC-Payload-Digest"),
         warc=warc,
         offset=offset,
         length=length,
         revisit=revisit,
         truncated=None if revisit else record.warc_header("WARC-Truncated"),
-        size=original.size if revisit and original else len(payload),
+        size=size,
         record_id=record.warc_header("WARC-Record-ID"),
         ip_address=record.warc_header("WARC-IP-Address"),
         target_uri=record.target_uri,
@@ -83,15 +107,20 @@ class ReindexReport:
     files: int
     added: int
     removed: int
+    undecoded: int = 0  # rows added for payloads past the decode cap, marked
+    unreadable: int = 0  # records that could not be read, left unindexed
 
 
 class Reindexer:
     """Makes the index agree with the WARC files: adds rows for records it lacks and
     removes rows that point at no record."""
 
-    def __init__(self, index: CaptureIndex, warc_dir: Path) -> None:
+    def __init__(self, index: CaptureIndex, warc_dir: Path,
+                 decode_cap: int = DEFAULT_DECODE_CAP) -> None:
         self.index = index
         self.warc_dir = warc_dir
+        self.decode_cap = decode_cap
+        self._undecoded = self._unreadable = 0
 
     def run(self, names: list[str] | None = None) -> ReindexReport:
         """Reindex every closed WARC file, or only ``names`` (the files a repair touched)."""
@@ -100,6 +129,7 @@ class Reindexer:
             else sorted(n for n in names or [] if (self.warc_dir / n).exists())
         present: set[tuple[str, int]] = set()
         added = 0
+        self._undecoded = self._unreadable = 0
         for name in files:
             offsets, new = self._index_file(name)
             present |= {(name, o) for o in offsets}
@@ -114,7 +144,8 @@ class Reindexer:
         self.index.delete(dangling)
         if dangling:
             log.warning("removed %d index rows that pointed at no WARC record", len(dangling))
-        return ReindexReport(files=len(files), added=added, removed=len(dangling))
+        return ReindexReport(files=len(files), added=added, removed=len(dangling),
+                             undecoded=self._undecoded, unreadable=self._unreadable)
 
     def _index_file(self, name: str) -> tuple[list[int], int]:
         known = self.index.offsets_in(name)
@@ -123,15 +154,28 @@ class Reindexer:
             offsets.append(offset)
             if offset in known:
                 continue
-            record = read_record(self.warc_dir, name, offset)
-            if record.rec_type not in ("response", "revisit"):
+            try:
+                row = self._row(name, offset, length)
+            except Exception as exc:  # noqa: BLE001 -- one record must not stop a reindex
+                self._unreadable += 1
+                log.warning("%s@%d: record not indexed: %s: %s", name, offset,
+                            type(exc).__name__, exc)
                 continue
-            original = None
-            if record.rec_type == "revisit":
-                refers = record.warc_header("WARC-Refers-To")
-                original = self.index.by_record_id(refers) if refers else None
-            rows.append(capture_of(record, name, offset, length, original))
-            if record.rec_type == "revisit" and original is None:
-                log.warning("%s@%d: revisit of a record not in the index", name, offset)
+            if row is not None:
+                rows.append(row)
+                self._undecoded += is_stored_digest(row.digest) and not row.revisit
         self.index.add(rows)
         return offsets, len(rows)
+
+    def _row(self, name: str, offset: int, length: int) -> Capture | None:
+        record = read_record(self.warc_dir, name, offset)
+        if record.rec_type not in ("response", "revisit"):
+            return None
+        original = None
+        if record.rec_type == "revisit":
+            refers = record.warc_header("WARC-Refers-To")
+            original = self.index.by_record_id(refers) if refers else None
+            if original is None:
+                log.warning("%s@%d: revisit of a record not in the index", name, offset)
+        return capture_of(record, name, offset, length, original,
+                          decode_cap=self.decode_cap)

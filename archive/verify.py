@@ -15,7 +15,13 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from archive.index import Capture, CaptureIndex
-from archive.payload import sha256_digest
+from archive.payload import (
+    DEFAULT_DECODE_CAP,
+    DecodeCapExceeded,
+    is_stored_digest,
+    sha256_label,
+    stored_sha256_label,
+)
 from archive.reader import RecordNotFound, read_record
 
 _CHUNK = 1 << 20
@@ -50,6 +56,22 @@ def inflate_member(view: mmap.mmap, start: int) -> tuple[bytes, int]:
         out += inflater.decompress(chunk)
         cursor += len(chunk) - len(inflater.unused_data)
     return bytes(out), cursor - start
+
+
+def member_head(view: mmap.mmap, start: int, size: int) -> bytes:
+    """The first ``size`` bytes (or fewer) of the record in the gzip member at ``start``,
+    without inflating the rest of it; what decompresses before any damage."""
+    inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+    out = bytearray()
+    cursor = start
+    while len(out) < size and not inflater.eof and cursor < len(view):
+        chunk = view[cursor:cursor + 4096]
+        try:
+            out += inflater.decompress(chunk, size - len(out))
+        except zlib.error:
+            break
+        cursor += len(chunk) - len(inflater.unconsumed_tail) - len(inflater.unused_data)
+    return bytes(out[:size])
 
 
 def walk_members(path: Path, problems: list[Problem]) -> Iterator[Member]:
@@ -113,7 +135,9 @@ def check_records(path: Path) -> list[Problem]:
         try:
             for record in ArchiveIterator(BytesIO(member.data), check_digests=True):
                 uri = record.rec_headers.get_header("WARC-Target-URI")
-                stream = record.content_stream()
+                # Both digests are of the bytes as stored: read them undecoded (decoding
+                # is no part of fixity, and a bomb's payload must not be inflated here).
+                stream = record.raw_stream
                 while stream.read(_CHUNK):
                     pass
                 if record.digest_checker.passed is False:
@@ -122,11 +146,18 @@ def check_records(path: Path) -> list[Problem]:
         except (ArchiveLoadFailed, ValueError, OSError) as exc:
             problems.append(Problem(path.name, member.offset, None,
                                     f"not a readable WARC record: {exc}"))
+        except Exception as exc:  # noqa: BLE001 -- a record verify cannot read is a problem
+            problems.append(Problem(path.name, member.offset, None,
+                                    f"record could not be checked: {type(exc).__name__}: "
+                                    f"{exc}"))
     return problems
 
 
-def check_capture(capture: Capture, index: CaptureIndex, warc_dir: Path) -> list[Problem]:
-    """One index row against the bytes it names."""
+def check_capture(capture: Capture, index: CaptureIndex, warc_dir: Path,
+                  decode_cap: int = DEFAULT_DECODE_CAP) -> list[Problem]:
+    """One index row against the bytes it names. A row marked as not decoded (its
+    payload is past the decode cap) holds the digest of the body as stored: that is
+    checked instead, and its payload is never inflated."""
     where = (capture.warc, capture.offset, capture.url)
 
     def problem(text: str) -> list[Problem]:
@@ -157,9 +188,26 @@ def check_capture(capture: Capture, index: CaptureIndex, warc_dir: Path) -> list
             record = read_record(warc_dir, holder.warc, holder.offset)
         except (RecordNotFound, ArchiveLoadFailed, ValueError, zlib.error) as exc:
             return problem(f"its original cannot be read: {exc}")
-    if sha256_digest(record.payload()) != capture.digest:
+    if is_stored_digest(capture.digest):
+        if stored_sha256_label(hashlib.sha256(record.body).digest()) != capture.digest:
+            return problem("the stored body's SHA-256 differs from the index")
+        return []
+    try:
+        digest, _ = record.payload_sha256(decode_cap)
+    except DecodeCapExceeded as exc:
+        return problem(f"the payload's SHA-256 cannot be checked: not decoded: {exc}")
+    if sha256_label(digest) != capture.digest:
         return problem("the payload's SHA-256 differs from the index")
     return []
+
+
+def _checked(capture: Capture, index: CaptureIndex, warc_dir: Path,
+             decode_cap: int) -> list[Problem]:
+    try:
+        return check_capture(capture, index, warc_dir, decode_cap)
+    except Exception as exc:  # noqa: BLE001 -- one row verify cannot check is a problem
+        return [Problem(capture.warc, capture.offset, capture.url,
+                        f"could not be checked: {type(exc).__name__}: {exc}")]
 
 
 def _name_from_index(problem: Problem, index: CaptureIndex) -> Problem:
@@ -176,10 +224,18 @@ def _name_from_index(problem: Problem, index: CaptureIndex) -> Problem:
                    f"{problem.problem}; by the index, the {role} record of this URL")
 
 
-def verify_archive(index: CaptureIndex, warc_dir: Path) -> list[Problem]:
+def verify_archive(index: CaptureIndex, warc_dir: Path,
+                   decode_cap: int = DEFAULT_DECODE_CAP) -> list[Problem]:
+    """Every problem found, as data: an unreadable file or record is one more problem,
+    never an exception."""
     problems: list[Problem] = []
     for path in sorted(warc_dir.glob("*.warc.gz")):
-        problems += [_name_from_index(p, index) for p in check_records(path)]
+        try:
+            found = check_records(path)
+        except Exception as exc:  # noqa: BLE001 -- a file verify cannot read is a problem
+            found = [Problem(path.name, None, None,
+                             f"file could not be checked: {type(exc).__name__}: {exc}")]
+        problems += [_name_from_index(p, index) for p in found]
     for capture in index.all():
-        problems += check_capture(capture, index, warc_dir)
+        problems += _checked(capture, index, warc_dir, decode_cap)
     return problems
