@@ -116,6 +116,10 @@ class CaptureIndex:
     def all(self) -> Iterator[Capture]:
         return self._query("1 ORDER BY id", [])
 
+    def count(self) -> int:
+        row = self.db.execute("SELECT COUNT(*) FROM captures").fetchone()
+        return int(row[0])
+
     def at_offset(self, warc: str, offset: int) -> Capture | None:
         return next(self._query("warc = ? AND offset = ?", [warc, offset]), None)
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
+from archive.found_by import MONITORED_PAGES, FoundBy
 from archive.reader import RecordNotFound, read_record
 from archive.urls import site_key
 from monitor.classify import Fetch, Finding, Verdict, classify
@@ -45,7 +46,7 @@ class CompactRow(Mapping[str, Any]):
         return len(self._index)
 
 
-PAGE_KINDS = ("seed", "related", "cited")
+PAGE_KINDS = tuple(str(kind) for kind in MONITORED_PAGES)
 # What a comparison reads of a crawl's captures and failures: every page of a crawl is
 # held at once (20,000 rows of every column were 40 MB, the peak of a large crawl).
 _CAPTURE_COLUMNS = ("id, url, timestamp, status, content_type, digest, warc, offset, revisit, "
@@ -178,7 +179,7 @@ class Monitor:
         options_of = {source_id: source_options(row) for source_id, row in sources.items()}
         for url, row in latest.items():
             source_id = row.get("source_id")
-            cited = row["found_by"] == "cited"
+            cited = row["found_by"] == FoundBy.CITED
             options = options_of.get(source_id, plain) if not cited and source_id is not None \
                 else plain
             final = row if row["kind"] == "capture" else None

@@ -7,6 +7,8 @@ from typing import Any
 
 import scrapy
 
+from spiders import meta as keys
+
 
 class Frontier:
     """URLs to fetch, last found first (Scrapy's own default order), made into Requests a
@@ -30,7 +32,7 @@ class Frontier:
         return len(self._waiting)
 
     def add(self, url: str, callback: Callable[..., Any], meta: dict[str, Any]) -> None:
-        """Queue ``url``; ``meta`` (with ``vigil_referrer``) may be shared, it is copied
+        """Queue ``url``; ``meta`` (with its ``keys.REFERRER``) may be shared, it is copied
         when the request is made."""
         self._waiting.append((url, callback, meta))
 
@@ -52,4 +54,4 @@ class Frontier:
             url, callback, meta = self._waiting.pop()
             self.in_flight += 1
             yield scrapy.Request(url, callback=callback, errback=errback, meta=dict(meta),
-                                 headers={"Referer": meta["vigil_referrer"]})
+                                 headers={"Referer": meta[keys.REFERRER]})

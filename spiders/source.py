@@ -14,16 +14,19 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
+from archive.found_by import FoundBy
 from archive.urls import is_listing_page, is_share_link, normalize_url, same_page, site_key
+from spiders import meta as keys
 from spiders.frontier import Frontier
 from spiders.links import PageLinks, css_urls, parse_html
 from spiders.signals import fetch_failed
 
-SEED, RELATED, CITED, REQUISITE, PROBE = "seed", "related", "cited", "requisite", "probe"
+SEED, RELATED, CITED, REQUISITE, PROBE = (FoundBy.SEED, FoundBy.RELATED, FoundBy.CITED,
+                                          FoundBy.REQUISITE, FoundBy.PROBE)
 # What a request passes on to the requests it leads to. Everything else in meta belongs
 # to one response (its truncation, its conditional request, its byte count, its redirects).
-INHERITED = ("vigil_source", "vigil_found_by", "vigil_depth", "vigil_max_depth",
-             "vigil_sites", "dont_obey_robotstxt")
+INHERITED = (keys.SOURCE, keys.FOUND_BY, keys.DEPTH, keys.MAX_DEPTH,
+             keys.SITES, "dont_obey_robotstxt")
 
 
 def inherited(meta: dict[str, Any]) -> dict[str, Any]:
@@ -67,12 +70,12 @@ class SourceSpider(scrapy.Spider):
         probed: set[str] = set()
         for source in self.sources:
             meta = {
-                "vigil_source": source["id"],
-                "vigil_found_by": SEED,
-                "vigil_depth": 0,
-                "vigil_max_depth": int(source["depth"]),
-                "vigil_sites": [site_key(source["url"])],
-                "vigil_known": source.get("known", []),
+                keys.SOURCE: source["id"],
+                keys.FOUND_BY: SEED,
+                keys.DEPTH: 0,
+                keys.MAX_DEPTH: int(source["depth"]),
+                keys.SITES: [site_key(source["url"])],
+                keys.KNOWN: source.get("known", []),
             }
             if source.get("ignore_robots"):
                 meta["dont_obey_robotstxt"] = True
@@ -91,16 +94,16 @@ class SourceSpider(scrapy.Spider):
         """Pages the source's last good crawl monitored that its page no longer links (or
         could not be read to link): fetched again, flagged, at the maximum depth so they
         bring requisites and citations but no further related articles."""
-        for page in meta.get("vigil_known", ()):
+        for page in meta.get(keys.KNOWN, ()):
             if normalize_url(page["url"]) in linked:
                 continue
             if page["url"] in self._requested:
                 continue
             self._requested.add(page["url"])
             cited = page["found_by"] == CITED
-            recheck = {**inherited(meta), "vigil_found_by": page["found_by"],
-                       "vigil_depth": meta["vigil_max_depth"],
-                       "vigil_referrer": page["referrer"], "vigil_recheck": True}
+            recheck = {**inherited(meta), keys.FOUND_BY: page["found_by"],
+                       keys.DEPTH: meta[keys.MAX_DEPTH],
+                       keys.REFERRER: page["referrer"], keys.RECHECK: True}
             self._frontier.sent()
             yield scrapy.Request(page["url"], callback=self.parse_cited if cited
                                  else self.parse_page, errback=self.failed, meta=recheck)
@@ -111,18 +114,20 @@ class SourceSpider(scrapy.Spider):
         parent = url.split("?")[0].rstrip("/").rsplit("/", 1)[0]
         probe = f"{parent}/vigil-probe-{secrets.token_hex(6)}/"
         return scrapy.Request(probe, callback=self.parse_probe, errback=self.failed,
-                              meta={**inherited(meta), "vigil_found_by": PROBE})
+                              meta={**inherited(meta), keys.FOUND_BY: PROBE})
 
     def parse_probe(self, response: Response) -> Iterator[scrapy.Request]:
         """The probe's answer is only kept for comparison."""
         self._frontier.answered()
         yield from self._frontier.release(self.failed)
 
-    def _meta_for(self, response: Response, found_by: str, **extra: Any) -> dict[str, Any]:
+    def _meta_for(self, response: Response, found_by: str,
+                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """The meta of the requests a page leads to, one dict per kind of link (the
         frontier copies it when it makes a request)."""
         meta = inherited(response.meta)
-        meta.update(extra, vigil_found_by=found_by, vigil_referrer=response.url)
+        meta.update(extra or {})
+        meta[keys.FOUND_BY], meta[keys.REFERRER] = found_by, response.url
         return meta
 
     def _follow(self, url: str, callback: Any, meta: dict[str, Any]) -> None:
@@ -136,7 +141,7 @@ class SourceSpider(scrapy.Spider):
         """Seeds and related articles: follow requisites, related links and citations;
         for a seed, then recheck the known pages it no longer links."""
         self._frontier.answered()
-        if response.meta.get("vigil_found_by") != SEED:
+        if response.meta.get(keys.FOUND_BY) != SEED:
             self._links(response, None)
         else:
             linked: set[str] = set()
@@ -157,8 +162,8 @@ class SourceSpider(scrapy.Spider):
 
         meta = response.meta
         # The seed's own redirect target counts as the source's site too.
-        sites = list(dict.fromkeys([*meta["vigil_sites"], site_key(response.url)]))
-        depth, max_depth = meta["vigil_depth"], meta["vigil_max_depth"]
+        sites = list(dict.fromkeys([*meta[keys.SITES], site_key(response.url)]))
+        depth, max_depth = meta[keys.DEPTH], meta[keys.MAX_DEPTH]
         requested = self._requested if linked is None else ()
         cited_meta: dict[str, Any] | None = None
         for url in links.content:
@@ -167,7 +172,7 @@ class SourceSpider(scrapy.Spider):
             if site_key(url) not in sites and not is_share_link(url, response.url):
                 if linked is not None:
                     linked.add(normalize_url(url))
-                cited_meta = cited_meta or self._meta_for(response, CITED, vigil_sites=sites)
+                cited_meta = cited_meta or self._meta_for(response, CITED, {keys.SITES: sites})
                 self._follow(url, self.parse_cited, cited_meta)
         if depth >= max_depth:
             return
@@ -180,7 +185,7 @@ class SourceSpider(scrapy.Spider):
                 if linked is not None:
                     linked.add(normalize_url(url))
                 related_meta = related_meta or self._meta_for(
-                    response, RELATED, vigil_depth=depth + 1, vigil_sites=sites)
+                    response, RELATED, {keys.DEPTH: depth + 1, keys.SITES: sites})
                 self._follow(url, self.parse_page, related_meta)
 
     def parse_cited(self, response: Response) -> Iterator[scrapy.Request]:
@@ -214,7 +219,7 @@ class SourceSpider(scrapy.Spider):
             if self.crawler is not None:
                 self.crawler.signals.send_catch_log(fetch_failed, request=request,
                                                     failure=failure, spider=self)
-            if request.meta.get("vigil_found_by") == SEED:
+            if request.meta.get(keys.FOUND_BY) == SEED:
                 yield from self._rechecks(request.meta, set())
         yield from self._frontier.release(self.failed)
 

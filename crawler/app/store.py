@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
+from archive.found_by import FoundBy
 from archive.index import CaptureIndex
 from archive.signing import file_sha256
 from archive.timeutil import utcnow, warc_date
@@ -250,7 +251,7 @@ class Store:
     def last_capture(self, source: Source) -> str | None:
         """When the source's own URL was last captured (stored timestamp form)."""
         row = self.db.execute("SELECT MAX(timestamp) FROM captures WHERE source_id = ? AND "
-                              "found_by = 'seed'", [source.id]).fetchone()
+                              "found_by = ?", [source.id, FoundBy.SEED]).fetchone()
         return row[0] if row else None
 
     def _source_row(self, key: str) -> dict[str, Any] | None:
@@ -276,17 +277,18 @@ class Store:
         source itself answered, with their referrer. The next crawl checks them even when
         the source is down or gone; a page no longer linked drops out one crawl later."""
         last = self.db.execute(
-            "SELECT MAX(crawl_id) FROM captures WHERE source_id = ? AND found_by = 'seed' "
-            "AND via IS NULL AND status < 400", [source_id]).fetchone()[0]
+            "SELECT MAX(crawl_id) FROM captures WHERE source_id = ? AND found_by = ? "
+            "AND via IS NULL AND status < 400", [source_id, FoundBy.SEED]).fetchone()[0]
         if last is None:
             return []
         where = ("source_id = ? AND crawl_id = ? AND via IS NULL AND recheck = 0 "
-                 "AND found_by IN ('related', 'cited')")
+                 "AND found_by IN (?, ?)")
+        params = [source_id, last, FoundBy.RELATED, FoundBy.CITED]
         rows = self.db.query(
             f"SELECT url, found_by, referrer FROM captures WHERE {where} UNION "
             f"SELECT url, found_by, referrer FROM failures WHERE {where} "
             "AND error != 'RobotsTxtDisallowed' ORDER BY url",
-            [source_id, last, source_id, last])
+            [*params, *params])
         return list(rows)
 
     # -- crawls ----------------------------------------------------------------

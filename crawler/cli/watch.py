@@ -1,10 +1,8 @@
-"""`vigil schedule`, `watch`, `crawls`, `stats` and `reindex`: unattended recapture."""
+"""`vigil watch`, `crawls`, `stats` and `reindex`: unattended recapture and upkeep."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
 
 import click
 
@@ -13,86 +11,8 @@ from archive.timeutil import iso_seconds, parse_stored
 from crawler.app.home import ConfigError
 from crawler.app.maintenance import archive_stats, recover
 from crawler.app.runner import SettingError, parse_overrides
-from crawler.app.store import Source, SourceNotFound, Store
 from crawler.cli.context import Context, emit_json, fail, pass_context
 from crawler.crawl.progress import human_bytes
-from crawler.scheduling.rules import QuietHours, ScheduleError, cron_trigger, parse_interval
-
-
-def schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--every / --cron / --jitter / --quiet-hours, shared by `add` and `schedule`."""
-    for option in reversed([
-        click.option("--every", metavar="INTERVAL",
-                     help="Recapture every INTERVAL: 90s, 15m, 6h, 1d (default 1d)."),
-        click.option("--cron", metavar="EXPR",
-                     help='Recapture on a cron schedule, in UTC: "0 */6 * * *".'),
-        click.option("--jitter", metavar="INTERVAL",
-                     help="Delay each run by a random time up to INTERVAL."),
-        click.option("--quiet-hours", metavar="HH:MM-HH:MM",
-                     help="Start no capture in this daily UTC window."),
-    ]):
-        command = option(command)
-    return command
-
-
-def schedule_columns(every: str | None, cron: str | None, jitter: str | None,
-                     quiet_hours: str | None) -> dict[str, Any]:
-    """The sources columns the options set; a bad value is a one-line error, exit 2."""
-    if every and cron:
-        fail("use --every or --cron, not both")
-    columns: dict[str, Any] = {}
-    try:
-        if every:
-            columns.update(every_seconds=parse_interval(every), cron=None)
-        if cron:
-            cron_trigger(cron)
-            columns.update(cron=cron.strip(), every_seconds=None)
-        if jitter:
-            columns["jitter_seconds"] = parse_interval(jitter)
-        if quiet_hours:
-            columns["quiet_hours"] = str(QuietHours.parse(quiet_hours))
-    except ScheduleError as exc:
-        fail(str(exc))
-    return columns
-
-
-def source_json(store: Store, source: Source) -> dict[str, Any]:
-    last = store.last_capture(source)
-    data = source.public()
-    data["last_capture"] = iso_seconds(parse_stored(last)) if last else None
-    # Imported here: APScheduler and SQLAlchemy cost every other command (a crawl
-    # subprocess among them) half a second of start-up.
-    from crawler.scheduling.watcher import next_capture
-
-    data["next_capture"] = iso_seconds(next_capture(source, last))
-    return data
-
-
-@click.command()
-@click.argument("selector", metavar="URL_OR_NAME")
-@schedule_options
-@click.option("--json", "as_json", is_flag=True, help="Print the changed sources as JSON.")
-@pass_context
-def schedule(ctx: Context, selector: str, every: str | None, cron: str | None,
-             jitter: str | None, quiet_hours: str | None, as_json: bool) -> None:
-    """Change when a source (or every source of a name) is recaptured."""
-    columns = schedule_columns(every, cron, jitter, quiet_hours)
-    if not columns:
-        fail("give --every, --cron, --jitter or --quiet-hours")
-    store = ctx.store()
-    try:
-        changed = [store.set_schedule(s, columns) for s in store.select_sources([selector])]
-        shown = [source_json(store, s) for s in changed]
-    except SourceNotFound as exc:
-        fail(str(exc))
-    finally:
-        store.close()
-    if as_json:
-        emit_json(shown)
-    else:
-        for s in shown:
-            when = f"cron {s['cron']}" if s["cron"] else f"every {s['every']}"
-            click.echo(f"{s['url']}  {when}, next {s['next_capture']}")
 
 
 @click.command()

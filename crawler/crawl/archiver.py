@@ -23,6 +23,7 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.python.failure import Failure
 
 from archive.cdxj import cdxj_line, scratch_lines, write_cdxj, write_lines
+from archive.found_by import FoundBy
 from archive.index import Capture
 from archive.reader import StoredRecord
 from archive.records import HttpExchange, Original, build_exchange_records
@@ -32,13 +33,11 @@ from archive.urls import normalize_url
 from archive.warcfile import PendingWrite, RotatingWarcWriter, WarcWriteError
 from crawler import __version__
 from crawler.app.store import Store
-from crawler.crawl.conditional import CONDITIONAL_META, LAST_PAYLOAD_META, RecaptureSettings
-from crawler.crawl.download import REASON_META
+from crawler.crawl.conditional import RecaptureSettings, RevisitLookup
+from spiders import meta
 from spiders.signals import fetch_failed
 
 log = logging.getLogger(__name__)
-
-TRUNCATED_META = "vigil_truncated"
 
 # Written into every warcinfo record: where these files differ from the bytes on
 # the wire, so a reader never mistakes our choices for the server's.
@@ -112,6 +111,7 @@ class WarcArchiver:
         self.stats = crawler.stats
         self.store = Store.open(config.home / "vigil.db")
         self.recapture = RecaptureSettings.from_settings(crawler.settings)
+        self.revisits = RevisitLookup(self.store.captures)
         self.writer = RotatingWarcWriter(
             config.home / "warcs", self._warcinfo(crawler.settings),
             max_size=config.max_file_size,
@@ -168,10 +168,10 @@ class WarcArchiver:
 
     # -- signals ---------------------------------------------------------------
     def bytes_received(self, data: bytes, request: Request, spider: Spider) -> None:
-        received = request.meta.get("vigil_received", 0) + len(data)
-        request.meta["vigil_received"] = received
+        received = request.meta.get(meta.RECEIVED, 0) + len(data)
+        request.meta[meta.RECEIVED] = received
         if self.config.max_payload and received > self.config.max_payload:
-            request.meta[TRUNCATED_META] = "length"
+            request.meta[meta.TRUNCATED] = "length"
             raise StopDownload(fail=False)
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
@@ -179,7 +179,11 @@ class WarcArchiver:
             return
         try:
             exchange = self._exchange(response, request)
-            original, not_modified = self._original_for(exchange, request)
+            original, not_modified = self.revisits.original_for(
+                exchange.url, exchange.status, exchange.payload_digest,
+                truncated=bool(exchange.truncated),
+                conditional=request.meta.get(meta.CONDITIONAL)) if self.recapture.dedup \
+                else (None, False)
             response_record, request_record = build_exchange_records(
                 self.writer.builder, exchange, original and original[1], not_modified)
             pending = self.writer.submit(response_record, request_record)
@@ -231,34 +235,6 @@ class WarcArchiver:
         if len(self._pending) >= self.config.index_batch:
             self._flush()
 
-    def _original_for(self, exchange: HttpExchange, request: Request,
-                      ) -> tuple[tuple[Capture, Original] | None, bool]:
-        """What a revisit record would point at: for a 304 to our conditional request, the
-        capture whose validators we sent; for a 2xx whose payload is the same as the last
-        one, that one. (None, False) when the response is written in full."""
-        if not self.recapture.dedup:
-            return None, False
-        conditional = request.meta.get(CONDITIONAL_META)
-        if exchange.status == 304 and conditional is not None:
-            found = self.store.captures.get(conditional)
-            return (self._as_original(found), True) if found else (None, False)
-        if not 200 <= exchange.status < 300 or exchange.truncated:
-            return None, False
-        looked_up = request.meta.get(LAST_PAYLOAD_META)
-        # A redirect's new request carries the meta of the first: trust the URL's own.
-        last = looked_up[1] if looked_up and looked_up[0] == exchange.url else \
-            self.store.captures.last_payload(exchange.url)
-        if last is None or last.payload_digest != exchange.payload_digest:
-            return None, False
-        return self._as_original(last), False
-
-    def _as_original(self, capture: Capture) -> tuple[Capture, Original]:
-        # Point at the record that holds the payload, never at another revisit.
-        first = self.store.captures.original(capture)
-        return first, Original(record_id=first.record_id or "", target_uri=first.target_uri
-                               or first.url, date=first.timestamp,
-                               payload_digest=first.payload_digest or "")
-
     def fetch_failed(self, request: Request, failure: Failure, spider: Spider) -> None:
         error = failure.value
         assert error is not None
@@ -271,12 +247,12 @@ class WarcArchiver:
                 "timestamp": warc_date(utcnow()),
                 "error": name,
                 "message": describe_error(error)[:1000],
-                "found_by": request.meta.get("vigil_found_by"),
-                "referrer": request.meta.get("vigil_referrer"),
-                "source_id": request.meta.get("vigil_source"),
+                "found_by": request.meta.get(meta.FOUND_BY),
+                "referrer": request.meta.get(meta.REFERRER),
+                "source_id": request.meta.get(meta.SOURCE),
                 "crawl_id": self.config.crawl_id,
                 "via": _chain_start(request),
-                "recheck": int(bool(request.meta.get("vigil_recheck"))),
+                "recheck": int(bool(request.meta.get(meta.RECHECK))),
             }])
         except sqlite3.Error:
             # A signal handler's exception is swallowed by Scrapy: make it visible.
@@ -315,12 +291,12 @@ class WarcArchiver:
 
     def _exchange(self, response: Response, request: Request) -> HttpExchange:
         body = response.body
-        truncated = request.meta.get(TRUNCATED_META)
+        truncated = request.meta.get(meta.TRUNCATED)
         if truncated == "length":
             body = body[: self.config.max_payload]
         elif "dataloss" in response.flags:
             truncated = "disconnect"
-        reason = request.meta.pop(REASON_META, None)
+        reason = request.meta.pop(meta.REASON, None)
         if reason is None:
             try:
                 reason = HTTPStatus(response.status).phrase
@@ -328,10 +304,10 @@ class WarcArchiver:
                 reason = ""
         latency = float(request.meta.get("download_latency") or 0.0)
         fields = provenance(
-            found_by=_found_by(request, response.url), referrer=request.meta.get(
-                "vigil_referrer"), source_id=request.meta.get("vigil_source"),
+            found_by=_found_by(request, response.url), referrer=request.meta.get(meta.REFERRER),
+            source_id=request.meta.get(meta.SOURCE),
             crawl_id=self.config.crawl_id, via=_chain_start(request),
-            recheck=bool(request.meta.get("vigil_recheck")))
+            recheck=bool(request.meta.get(meta.RECHECK)))
         return HttpExchange(
             url=response.url,
             method=request.method,
@@ -375,7 +351,7 @@ def _request_headers(request: Request) -> list[tuple[str, str]]:
 
 
 def _found_by(request: Request, url: str) -> str:
-    return str(request.meta.get("vigil_found_by") or _unsolicited(url))
+    return str(request.meta.get(meta.FOUND_BY) or _unsolicited(url))
 
 
 def _chain_start(request: Request) -> str | None:
@@ -385,4 +361,4 @@ def _chain_start(request: Request) -> str | None:
 
 
 def _unsolicited(url: str) -> str:
-    return "robots" if url.split("?")[0].endswith("/robots.txt") else "other"
+    return FoundBy.ROBOTS if url.split("?")[0].endswith("/robots.txt") else FoundBy.OTHER

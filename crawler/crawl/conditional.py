@@ -12,18 +12,18 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.settings import BaseSettings
 
+from archive.found_by import FoundBy
+from archive.index import Capture, CaptureIndex
 from archive.reader import RecordNotFound, read_record
+from archive.records import Original
 from crawler.app.store import Store
 from crawler.crawl.download import response_class
+from spiders import meta
 
 log = logging.getLogger(__name__)
 
-CONDITIONAL_META = "vigil_conditional"  # id of the capture whose validators were sent
-# (url, its last 2xx capture or None), as looked up for the request: the archiver needs
-# the same row to decide on a revisit, and a lookup per response is real time in a crawl.
-LAST_PAYLOAD_META = "vigil_last_payload"
 # robots.txt and the not-found probe are always fetched in full.
-_UNCONDITIONAL = ("robots", "probe")
+_UNCONDITIONAL = (FoundBy.ROBOTS, FoundBy.PROBE)
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,38 @@ class RecaptureSettings:
     def from_settings(cls, settings: BaseSettings) -> RecaptureSettings:
         return cls(dedup=settings.getbool("RECAPTURE_DEDUP"),
                    conditional=settings.getbool("RECAPTURE_CONDITIONAL"))
+
+
+class RevisitLookup:
+    """Which archived record a new response repeats, if any: the one decision behind both
+    kinds of revisit record."""
+
+    def __init__(self, captures: CaptureIndex) -> None:
+        self.captures = captures
+
+    def original_for(self, url: str, status: int, payload_digest: str, *,
+                     truncated: bool, conditional: int | None,
+                     ) -> tuple[tuple[Capture, Original] | None, bool]:
+        """For a 304 to our conditional request, the capture whose validators were sent
+        (``conditional``); for a whole 2xx whose payload is the last one's, that one.
+        Returns (the capture holding the payload and its record, whether server-not-
+        modified), or (None, False) when the response is to be written in full."""
+        if status == 304 and conditional is not None:
+            found = self.captures.get(conditional)
+            return (self._as_original(found), True) if found else (None, False)
+        if not 200 <= status < 300 or truncated:
+            return None, False
+        last = self.captures.last_payload(url)
+        if last is None or last.payload_digest != payload_digest:
+            return None, False
+        return self._as_original(last), False
+
+    def _as_original(self, capture: Capture) -> tuple[Capture, Original]:
+        # Point at the record that holds the payload, never at another revisit.
+        first = self.captures.original(capture)
+        return first, Original(record_id=first.record_id or "", target_uri=first.target_uri
+                               or first.url, date=first.timestamp,
+                               payload_digest=first.payload_digest or "")
 
 
 class ConditionalRequests:
@@ -57,21 +89,20 @@ class ConditionalRequests:
         return cls(Path(home))
 
     def process_request(self, request: Request) -> None:
-        if request.method != "GET" or request.meta.get("vigil_found_by") in _UNCONDITIONAL \
-                or not request.meta.get("vigil_found_by"):
+        found_by = request.meta.get(meta.FOUND_BY)
+        if request.method != "GET" or not found_by or found_by in _UNCONDITIONAL:
             return
         last = self.store.captures.last_payload(request.url)
-        request.meta[LAST_PAYLOAD_META] = (request.url, last)
         if last is None or not (last.etag or last.last_modified):
             return
         if last.etag:
             request.headers[b"If-None-Match"] = last.etag
         if last.last_modified:
             request.headers[b"If-Modified-Since"] = last.last_modified
-        request.meta[CONDITIONAL_META] = last.id
+        request.meta[meta.CONDITIONAL] = last.id
 
     def process_response(self, request: Request, response: Response) -> Response:
-        capture_id = request.meta.get(CONDITIONAL_META)
+        capture_id = request.meta.get(meta.CONDITIONAL)
         if response.status != 304 or capture_id is None:
             return response
         last = self.store.captures.get(capture_id)

@@ -11,7 +11,7 @@ from scrapy.responsetypes import responsetypes
 from scrapy.utils._download_handlers import wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
 
-REASON_META = "vigil_http_reason"
+from spiders import meta
 
 
 def response_class(headers: Headers, url: str, body: bytes) -> type[Response]:
@@ -48,7 +48,7 @@ class _ReasonKeepingAgent(_ScrapyAgent):
     # which the archiver reads at response_downloaded.
     def _cb_bodyready(self, txresponse: Any, request: Request) -> Any:
         phrase = getattr(txresponse, "phrase", b"")
-        request.meta[REASON_META] = phrase.decode("latin-1") if isinstance(phrase, bytes) \
+        request.meta[meta.REASON] = phrase.decode("latin-1") if isinstance(phrase, bytes) \
             else str(phrase)
         return super()._cb_bodyready(txresponse, request)
 

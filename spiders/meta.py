@@ -1,0 +1,22 @@
+"""The ``vigil_*`` keys vigil keeps in a Scrapy request's meta, defined once for every component."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Set by the spider on every request it makes.
+SOURCE: Final = "vigil_source"  # the source's id
+FOUND_BY: Final = "vigil_found_by"  # an archive.found_by.FoundBy value
+DEPTH: Final = "vigil_depth"  # hops of related articles from the source
+MAX_DEPTH: Final = "vigil_max_depth"  # the source's --depth
+SITES: Final = "vigil_sites"  # the site keys counted as the source's own
+KNOWN: Final = "vigil_known"  # pages the source linked in its last crawl (rechecks)
+REFERRER: Final = "vigil_referrer"  # the page the URL was found on
+RECHECK: Final = "vigil_recheck"  # fetched again though no longer linked
+
+# Set by the crawl's components while a request is downloaded.
+RECEIVED: Final = "vigil_received"  # body bytes received so far
+TRUNCATED: Final = "vigil_truncated"  # why the body was cut: "length" or "disconnect"
+REASON: Final = "vigil_http_reason"  # the status line's reason phrase, as the server sent it
+CONDITIONAL: Final = "vigil_conditional"  # capture id whose validators were sent
+LAST_PAYLOAD: Final = "vigil_last_payload"  # (url, last 2xx capture) the revisit compares with
