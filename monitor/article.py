@@ -9,28 +9,8 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-# A container is "the article" when its markup says so: <article>, <main>, schema.org's
-# articleBody, role=main, or the class/id names publishing systems give the story body.
-MAIN_ATTR = re.compile(
-    r"(^|[-_ ])((entry|post|article|story|news)[-_ ]{0,2}(content|body|text)|articlebody|"
-    r"main[-_ ]{0,2}content)([-_ ]|$)",
-    re.IGNORECASE,
-)
-_CANDIDATES = etree.XPath("//article|//main|//*[@class or @id or @role or @itemprop]")
+from monitor.reader import Prose, is_furniture, is_prose
 
-# Furniture inside a story: never part of what an edit is judged on.
-_FURNITURE_TAGS = frozenset(("script", "style", "noscript", "template", "nav", "aside", "form",
-                   "footer", "header", "button", "select", "svg", "iframe", "object", "embed",
-                   "canvas", "dialog"))
-_FURNITURE_ATTR = re.compile(
-    r"(^|[-_ ])(nav|navbar|navigation|menu|sidebar|widget|footer|masthead|breadcrumbs?|"
-    r"share|sharing|sharebar|social|comments?|cookies?|consent|banner|advert|adverts|ads?|"
-    r"sponsored|promo|popular|most[-_ ]?read|trending|tags|tag[-_ ]?list|related|"
-    r"newsletter|subscribe|pagination|author[-_ ]?box|about[-_ ]?author|hidden|"
-    r"screen[-_ ]?reader[-_ ]?text|sr[-_ ]?only|visually[-_ ]?hidden)([-_ ]|$)",
-    re.IGNORECASE,
-)
-_FURNITURE_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search"}
 _RELATED_HEADING = re.compile(
     r"^\s*(related(\s+\w+)?|keep\s+reading|more\s+(on|from)\b.*|see\s+also|further\s+reading|"
     r"read\s+(next|also|more)|you\s+may\s+also\s+like|recommended(\s+reading)?|"
@@ -69,36 +49,6 @@ class Article:
     outlinks: tuple[str, ...]
 
 
-def _furniture(el: etree._Element) -> bool:
-    if el.tag in _FURNITURE_TAGS or el.get("role", "") in _FURNITURE_ROLES:
-        return True
-    tokens = f"{el.get('class', '')} {el.get('id', '')}"
-    return tokens != " " and bool(_FURNITURE_ATTR.search(tokens))
-
-
-def story_candidates(root: etree._Element) -> list[etree._Element]:
-    """Every element the markup names as a story, in document order (link scope and
-    extraction both choose among these)."""
-    return [el for el in _CANDIDATES(root) if (
-        el.tag in ("article", "main") or el.get("role") == "main"
-        or el.get("itemprop") == "articleBody"
-        or MAIN_ATTR.search(f"{el.get('class', '')} {el.get('id', '')}"))]
-
-
-def find_container(root: etree._Element) -> etree._Element | None:
-    """The element the markup names as the story (a notice or a stub that took its place
-    included), or None when nothing is named so."""
-    candidates = story_candidates(root)
-    if not candidates:
-        return None
-    lengths = {el: int(_TEXT_LEN(el)) for el in candidates}
-    best = max(lengths.values())
-    # The deepest candidate that still holds most of the text: the story body rather than
-    # the <main> around it with its rail of headlines (teaser <article>s hold little).
-    good = [el for el in candidates if lengths[el] >= 0.8 * best]
-    return max(good, key=lambda el: sum(1 for _ in el.iterancestors()))
-
-
 def _related_sections(container: etree._Element) -> set[etree._Element]:
     """The "Related stories" headings and what follows each, up to the next heading or
     paragraph of prose (the story may go on after the list)."""
@@ -114,21 +64,14 @@ def _related_sections(container: etree._Element) -> set[etree._Element]:
     return doomed
 
 
-def is_prose(el: etree._Element) -> bool:
-    """A paragraph with words of its own, not just a link."""
-    if el.tag != "p":
-        return False
-    own = (el.text or "") + "".join(child.tail or "" for child in el)
-    return bool(own.strip())
-
-
-def article_blocks(root: etree._Element, container: etree._Element, url: str) -> Article:
+def article_blocks(container: etree._Element, url: str, prose: Prose) -> Article:
     """The container's text as blocks, in document order, furniture left out (the text
     after a piece of furniture stays, where it was)."""
     # The walk would skip comments, and the text after them with them.
     etree.strip_elements(container, etree.Comment, etree.ProcessingInstruction,
                          with_tail=False)
     doomed = _related_sections(container)
+    whole = prose.of(container)
     blocks: list[Block] = []
     parts: list[str] = []
     links = link_words = 0
@@ -144,7 +87,8 @@ def article_blocks(root: etree._Element, container: etree._Element, url: str) ->
                 parts.append(skipped.tail)
             skipped = None
             continue
-        if event == "start" and el is not container and (el in doomed or _furniture(el)):
+        if event == "start" and el is not container and (
+                el in doomed or is_furniture(el, prose, whole)):
             walk.skip_subtree()
             skipped = el
             continue

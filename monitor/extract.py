@@ -1,9 +1,11 @@
 """Extract an article's own title, paragraphs and outlinks from HTML, for comparison.
 
-Pages whose markup names their story (``<article>``, ``articleBody``, ``entry-content`` …)
-are read directly from that element with lxml, in about a millisecond; other pages go to
-trafilatura, which judges the whole page and takes several. Both are deterministic, so two
-captures of one page are compared by the same reading of it.
+The reader (monitor.reader) finds the story's element, named by the markup or the page's
+densest paragraphs, and its visible headline; that element is read with lxml in about a
+millisecond. A page where it finds none goes to trafilatura, which judges the whole page
+and takes several; a page where neither finds an article is compared by its visible text,
+and its extract says so (``reader``). All are deterministic, so two captures of one page
+are compared by the same reading of it.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from lxml import etree
 from lxml.cssselect import CSSSelector, SelectorError
 from w3lib.encoding import html_to_unicode
 
-from monitor.article import Block, article_blocks, find_container
+from monitor.article import Block, article_blocks
+from monitor.reader import Prose, Reading, Story, read_story
 
 log = logging.getLogger(__name__)
 
 # The extractor and vigil's own way of using it: a change to either re-extracts old captures.
-EXTRACTOR = f"vigil.4+trafilatura/{version('trafilatura')}"
+EXTRACTOR = f"vigil.5+trafilatura/{version('trafilatura')}"
 
 # Counters and relative times that change on every fetch. They are removed only from
 # short blocks (a meta line such as "8.2K views · Updated 1h ago"), never from prose,
@@ -86,6 +89,13 @@ class Extract:
     outlinks: tuple[str, ...] = ()
     extractor: str = EXTRACTOR
     options_hash: str = field(default="")
+    # How the text was found; Reading.PAGE: no article could be read, and the text is the
+    # page's visible text (furniture left out), compared rather than nothing.
+    reader: str = Reading.ARTICLE
+
+    @property
+    def article(self) -> bool:
+        return self.reader != Reading.PAGE
 
     @property
     def text(self) -> str:
@@ -206,22 +216,24 @@ def extract(payload: bytes, url: str, options: ExtractOptions | None = None) -> 
     root = _prune(root, options)
     # Title, byline and date come from the markup, before anything is stripped.
     head = _head_fields(root)
-    container = root.find(".//body") if options.include else find_container(root)
-    if container is not None:
-        article = article_blocks(root, container, url)
-        texts = [b.text for b in article.blocks if not _is_link_block(b)]
-        outlinks = article.outlinks
+    hint = head["title"] or ""
+    if options.include:
+        story = Story(root.find(".//body"), Reading.ARTICLE, None, Prose(root))
     else:
-        found = _general(root, url)  # it cleans the tree in place: nothing reads it after
-        if found is None:
-            log.info("no article extracted from %s", url)
-            return None
-        texts, outlinks = found
-    # A block left with no letter or digit (the "·" between removed counters) is gone.
+        story = read_story(root)
+    reader, texts, outlinks = _read(root, story, url)
+    # A block left with no letter or digit (the "·" between removed counters) is gone;
+    # on a page with no article, so is one of figures alone (a counter, a clock).
+    keep = str.isalpha if reader is Reading.PAGE else str.isalnum
     paragraphs = tuple(p for p in (_clean(text, options.ignore) for text in texts)
-                       if p[:1].isalnum() or any(c.isalnum() for c in p))
-    title = _clean(head["title"] or "", options.ignore, noise=False)
+                       if keep(p[:1]) or any(keep(c) for c in p))
+    # The headline a reader sees: a page's og:title is often written apart from it, for
+    # search engines, and an edit of the visible one is what matters.
+    headline = normalize_spaces(str(_STRING(story.headline))) \
+        if story.headline is not None else ""
+    title = _clean(headline or hint, options.ignore, noise=False)
     if not paragraphs and not title:
+        log.info("no text extracted from %s", url)
         return None
     return Extract(
         title=title,
@@ -230,7 +242,28 @@ def extract(payload: bytes, url: str, options: ExtractOptions | None = None) -> 
         published=head["published"],
         outlinks=outlinks,
         options_hash=options.fingerprint(),
+        reader=reader,
     )
+
+
+def _read(root: etree._Element, story: Story, url: str,
+          ) -> tuple[Reading, list[str], tuple[str, ...]]:
+    """The story's blocks, by the first reader that finds any: the story's container,
+    then trafilatura, then the page's visible text."""
+    if story.container is not None:
+        article = article_blocks(story.container, url, story.prose)
+        texts = [b.text for b in article.blocks if not _is_link_block(b)]
+        if any(not t.isspace() for t in texts):
+            return story.reading, texts, article.outlinks
+    found = _general(root, url)
+    if found is not None and found[0]:
+        return Reading.TRAFILATURA, found[0], found[1]
+    body = root.find(".//body")
+    if body is None:
+        return Reading.PAGE, [], ()
+    article = article_blocks(body, url, story.prose)
+    return Reading.PAGE, [b.text for b in article.blocks if not _is_link_block(b)], \
+        article.outlinks
 
 
 def _is_link_block(block: Block) -> bool:
@@ -245,13 +278,17 @@ def _is_link_block(block: Block) -> bool:
 
 
 def _general(root: etree._Element, url: str) -> tuple[list[str], tuple[str, ...]] | None:
-    """trafilatura's reading of a page whose markup does not name its story."""
+    """trafilatura's reading of a page whose story the reader could not find."""
     # Imported here: most pages never need it, and it costs every process a tenth of a
     # second to load.
     import trafilatura
 
+    # trafilatura takes lxml.html elements only (a plain lxml tree is refused and read as
+    # no article): it is given the page's markup, which it parses as it wants, and our
+    # tree stays whole for the last reader.
+    markup = etree.tostring(root, encoding="unicode", method="html")
     result = trafilatura.bare_extraction(
-        root, url=url, favor_precision=True, include_comments=False,
+        markup, url=url, favor_precision=True, include_comments=False,
         include_tables=True, include_links=True, with_metadata=False,
     )
     body = getattr(result, "body", None)
@@ -265,8 +302,8 @@ def _general(root: etree._Element, url: str) -> tuple[list[str], tuple[str, ...]
 # The markup's own statements first; then what a reader sees. Compiled once: compiling an
 # XPath costs more than running it on a page. A heading is read whole (string()): its
 # first text node alone would stop at the first <em>, and miss an edit after it.
-_TITLE = tuple(map(etree.XPath, (
-    "string((//article//h1)[1])", "string((//h1)[1])", "string(//title)")))
+_TITLE = tuple(map(etree.XPath, ("string(//title)",)))
+_STRING = etree.XPath("string(.)")
 _BYLINE = tuple(map(etree.XPath, (
     "string((//*[@rel='author'])[1])", "string((//*[contains(@class, 'byline')])[1])")))
 _PUBLISHED = tuple(map(etree.XPath, ("//time/@datetime",)))

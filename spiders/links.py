@@ -10,21 +10,9 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from lxml import etree
 
-# One notion of "the story's element" for link scope and for extraction.
-from monitor.article import MAIN_ATTR, is_prose, story_candidates
-
-# Class/id tokens of page furniture: links in these are never content or related.
-_BOILERPLATE = re.compile(
-    r"(^|[-_ ])(nav|navbar|navigation|menu|menus|sidebar|widget|widgets|footer|masthead|"
-    r"breadcrumbs?|share|sharing|sharebar|social|comments?|cookies?|consent|banner|"
-    r"advert|adverts|ads?|sponsored|promo|popular|most[-_ ]?read|most[-_ ]?popular|"
-    r"trending|tags|tag[-_ ]?list|tagcloud|author[-_ ]?box|about[-_ ]?author|"
-    r"newsletter|subscribe|pagination|kicker|eyebrow|crumbs|article[-_ ]?actions|"
-    r"toolbar|rail)([-_ ]|$)",
-    re.IGNORECASE,
-)
-_BOILERPLATE_TAGS = {"nav", "header", "footer", "aside", "form", "noscript"}
-_BOILERPLATE_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search"}
+# One reader of "where is the story" for link scope and for extraction: its element and
+# its furniture are the ones edits are judged on.
+from monitor.reader import MAIN_ATTR, Prose, is_furniture, is_prose, read_story
 
 # Blocks that present related reading, by class/id or by their heading.
 _RELATED_ATTR = re.compile(
@@ -116,12 +104,6 @@ def _tokens(el: etree._Element) -> str:
     return f"{el.get('class', '')} {el.get('id', '')}"
 
 
-def _is_boilerplate(el: etree._Element) -> bool:
-    if el.tag in _BOILERPLATE_TAGS or el.get("role", "") in _BOILERPLATE_ROLES:
-        return True
-    return bool(_BOILERPLATE.search(_tokens(el)))
-
-
 # Only ratios of these lengths matter; whitespace is collapsed, as a word count would,
 # but in libxml2 rather than by splitting a page's text into Python strings.
 _TEXT_LEN = etree.XPath("string-length(normalize-space(.))")
@@ -182,31 +164,10 @@ def _heading_block(heading: etree._Element, memo: dict[etree._Element, int],
     return siblings
 
 
-def _main_content(root: etree._Element, related: set[etree._Element],
-                  memo: dict[etree._Element, int]) -> etree._Element:
-    candidates = [el for el in story_candidates(root)
-                  if el not in related and not any(a in related for a in el.iterancestors())]
-    if not candidates:
-        body = root.find(".//body")
-        return body if body is not None else root
-    lengths = {id(el): _text_len(el, memo) for el in candidates}
-    best = max(lengths.values())
-    # An <article> (or articleBody) with a fair share of the text wins over the <main>
-    # around it, whose remainder is a rail of headlines.
-    articles = [el for el in candidates
-                if el.tag == "article" or el.get("itemprop") == "articleBody"]
-    if articles:
-        article = max(articles, key=lambda el: lengths[id(el)])
-        if lengths[id(article)] >= 0.5 * best:
-            return article
-    # Otherwise the deepest candidate that still holds most of the text.
-    good = [el for el in candidates if lengths[id(el)] >= 0.8 * best]
-    return max(good, key=lambda el: sum(1 for _ in el.iterancestors()))
-
-
 def _links_outside_furniture(container: etree._Element, skip: set[etree._Element],
-                             base: str) -> Iterator[str | None]:
+                             prose: Prose, base: str) -> Iterator[str | None]:
     furniture: dict[etree._Element, bool] = {}  # links share ancestors: judge each once
+    whole = prose.of(container)
     for link in container.iter("a", "area"):
         ancestors = list(link.iterancestors())
         inside = ancestors[: ancestors.index(container)] if container in ancestors else ancestors
@@ -214,7 +175,7 @@ def _links_outside_furniture(container: etree._Element, skip: set[etree._Element
             continue
         for a in inside:
             if a not in furniture:
-                furniture[a] = a in skip or _is_boilerplate(a)
+                furniture[a] = a in skip or is_furniture(a, prose, whole)
         if any(furniture[a] for a in inside):
             continue
         yield clean_url(base, link.get("href"))
@@ -291,14 +252,18 @@ def parse_html(html: str | bytes, url: str, *, utf8: bool = False) -> PageLinks:
     classed: list[etree._Element] = _CLASSED(root)
     memo: dict[etree._Element, int] = {}
     blocks, furniture = _blocks(root, classed, memo)
-    main = _main_content(root, blocks, memo)
+    story = read_story(root)
+    main = story.container
+    if main is None or main in blocks:
+        body = root.find(".//body")
+        main = body if body is not None else root
     # Document order, and each link once even where blocks nest. (Few links are in blocks:
     # finding them from the blocks is cheaper than walking every link's ancestors.)
     in_blocks = {a for block in blocks for a in block.iter("a")}
     related = [clean_url(base, a.get("href")) for a in root.iter("a")
                if a in in_blocks] if in_blocks else []
     return PageLinks(
-        content=_dedupe(_links_outside_furniture(main, blocks | furniture, base)),
+        content=_dedupe(_links_outside_furniture(main, blocks | furniture, story.prose, base)),
         related=_dedupe(related),
         requisites=_dedupe(_requisites(root, base)),
     )

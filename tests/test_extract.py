@@ -121,7 +121,8 @@ def test_an_edit_after_markup_inside_the_headline_is_an_edit() -> None:
     assert edit is not None and edit.title_after == "Council denies nothing"
 
 
-def test_the_first_non_empty_meta_field_is_the_byline_title_and_date() -> None:
+def test_the_visible_headline_is_the_title_and_the_first_non_empty_meta_fields_byline_and_date(
+) -> None:
     html = ("<html><head><meta name='author' content=' '><meta name='author' content="
             "'A.  Writer'><meta property='og:title' content='Headline as shared'>"
             "<meta property='article:published_time' content='2026-10-10'></head><body>"
@@ -129,7 +130,9 @@ def test_the_first_non_empty_meta_field_is_the_byline_title_and_date() -> None:
     found = extract(html.encode(), URL)
     assert found is not None
     assert (found.byline, found.title, found.published) == \
-        ("A. Writer", "Headline as shared", "2026-10-10")
+        ("A. Writer", "Headline on the page", "2026-10-10")
+    unheaded = extract(html.replace("h1>", "h3>").encode(), URL)
+    assert unheaded is not None and unheaded.title == "Headline as shared"
     bare = extract(html.replace("meta", "x-meta").replace("<h1>", "<h1 rel='author'>")
                    .encode(), URL)
     assert bare is not None

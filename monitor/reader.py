@@ -1,0 +1,389 @@
+"""Where a page's story is: its container, its visible headline, and the furniture around it.
+
+One reader for the spider's link scope and the monitor's extraction, so that what counts as
+a citation and what counts as an edit come from the same element of a page.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+from lxml import etree
+
+
+class Reading(StrEnum):
+    """How the story of a page was found (what an extract says it read)."""
+
+    ARTICLE = "article"  # an element the markup names as the story
+    PROSE = "prose"  # the page's densest run of paragraphs, where the markup names none
+    TRAFILATURA = "trafilatura"  # trafilatura's judgement of the whole page
+    PAGE = "page"  # no article: the page's visible text, furniture left out
+
+
+# A container is "the article" when its markup says so: <article>, <main>, schema.org's
+# articleBody, role=main, or the class/id names publishing systems give the story body.
+MAIN_ATTR = re.compile(
+    r"(^|[-_ ])((entry|post|article|story|news)[-_ ]{0,2}(content|body|text)|articlebody|"
+    r"main[-_ ]{0,2}content)([-_ ]|$)",
+    re.IGNORECASE,
+)
+_CANDIDATES = etree.XPath("//article|//main|//*[@class or @id or @role or @itemprop]")
+# Elements too small to hold a story: a paragraph named "article-body" is one of many.
+_NOT_CONTAINERS = frozenset(("p", "span", "a", "li", "h1", "h2", "h3", "h4", "h5", "h6",
+                             "figure", "figcaption", "img", "em", "strong", "b", "i", "small",
+                             "time", "label", "td", "th", "tr", "table", "html", "head",
+                             "script", "style", "meta", "link"))
+
+# Never text a reader sees.
+INVISIBLE_TAGS = frozenset(("script", "style", "noscript", "template", "svg", "iframe",
+                            "object", "embed", "canvas", "dialog", "button", "select",
+                            "textarea", "input", "video", "audio", "map", "head", "title"))
+# Page structure that usually holds furniture, but may be named wrongly (ASP.NET wraps the
+# whole page in a <form>; some themes put the story in a <header>): see _holds_the_story.
+_FURNITURE_TAGS = frozenset(("nav", "aside", "form", "footer", "header", "menu"))
+_FURNITURE_ROLES = frozenset(("navigation", "banner", "contentinfo", "complementary",
+                              "search", "dialog", "alertdialog", "menu", "menubar", "toolbar"))
+# Furniture is known by whole words of its class or id: "share-buttons", "site-nav",
+# "related_posts", "mostRead". A word inside a longer name is not enough:
+# "field--label-hidden", "elementor-widget-container", "non-ad-column" and
+# "pagination-first" are the wrappers of stories, not furniture.
+_WORDS = frozenset((
+    "nav navbar navigation menu menus sidebar sidebars widget widgets footer masthead "
+    "breadcrumb breadcrumbs crumbs share shares sharing sharebar sharetools social comment "
+    "comments cookie cookies consent gdpr banner advert adverts advertisement advertising "
+    "ad ads adsbygoogle sponsored promo promos popular mostread mostpopular mostviewed "
+    "trending tags taglist tagcloud related newsletter newsletters subscribe subscription "
+    "pagination pager authorbox aboutauthor toolbar rail kicker eyebrow actions").split())
+# Words that may come before the furniture word ("site-nav", "c-article__share") ...
+_PREFIXES = frozenset((
+    "site global main page top bottom primary secondary post article entry story news "
+    "blog single the js c m o u left right mobile desktop sticky header").split())
+# ... and after it ("share-buttons", "ad-slot-2", "sidebar-primary").
+_SUFFIXES = frozenset((
+    "bar bars box area list links link wrap wrapper container section block module widget "
+    "menu buttons button icons icon tools tool panel items item nav content inner outer "
+    "holder slot unit zone region placeholder top bottom left right primary secondary "
+    "mobile desktop sticky title heading header footer signup form cta overlay popup modal "
+    "notice group grid feed rail col column count counts container s xs sm md lg").split())
+# Hidden from the reader: whole tokens only ("label-hidden" hides a label, not a story).
+_HIDDEN_TOKENS = frozenset((
+    "hidden is-hidden visually-hidden visuallyhidden sr-only sr-text screen-reader-text "
+    "screen-reader-only screenreader-only offscreen u-hidden element-invisible "
+    "element-hidden d-none hide print-only").split())
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+# Comments are the one furniture that is prose by nature: never taken for the story.
+_COMMENT_WORDS = frozenset(("comment", "comments", "disqus", "respond", "discussion"))
+# Furniture that holds at least this share of the page's prose is the story after all.
+STORY_SHARE = 0.5
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_PARTS = re.compile(r"[-_]+")
+
+_TEXT_LEN = etree.XPath("string-length(normalize-space(.))")
+# Paragraphs: <p>, and the <div>s that are written as paragraphs (no block inside).
+_PARAGRAPHS = etree.XPath(
+    "//p|//div[not(div|p|section|article|ul|ol|dl|table|blockquote|pre|h1|h2|h3|h4|h5|h6"
+    "|form|aside|nav|header|footer|main|figure)]")
+# Elements whose text is cut by <br>s into lines, as an old blog post's is.
+_BROKEN_TEXT = etree.XPath("//*[br][not(self::p)]")
+_OWN_TEXT = etree.XPath("text()")
+# A <div> counts as a paragraph only when it holds a sentence or two, not a label.
+DIV_PARAGRAPH_CHARS = 80
+_TEXT = etree.XPath("normalize-space(.)")
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def _parts(token: str) -> list[str]:
+    return [p for p in _PARTS.split(_CAMEL.sub(r"\1-\2", token).lower()) if p]
+
+
+def _is_furniture_token(token: str) -> bool:
+    if token.lower() in _HIDDEN_TOKENS:
+        return True
+    parts = _parts(token)
+    start = 0
+    while start < len(parts) - 1 and parts[start] in _PREFIXES:
+        start += 1
+    if start >= len(parts):
+        return False
+    rest = parts[start:]
+    # A furniture word, or two parts that make one ("most-read", "author_box").
+    if rest[0] in _WORDS:
+        tail = rest[1:]
+    elif len(rest) > 1 and rest[0] + rest[1] in _WORDS:
+        tail = rest[2:]
+    else:
+        return False
+    return all(p in _SUFFIXES or p in _WORDS or p.isdigit() for p in tail)
+
+
+@lru_cache(maxsize=8192)
+def furniture_name(names: str) -> bool:
+    """Whether a class and id (joined by a space) name a piece of furniture."""
+    return any(_is_furniture_token(token) for token in names.split())
+
+
+@lru_cache(maxsize=512)
+def _custom_furniture(tag: str) -> bool:
+    """A custom element named as furniture: <site-header>, <pp-navigation>, <x-footer>."""
+    return any(p in _WORDS or p in ("header", "footer") for p in _parts(tag))
+
+
+@lru_cache(maxsize=2048)
+def _comment_name(names: str) -> bool:
+    return any(p in _COMMENT_WORDS for token in names.split() for p in _parts(token))
+
+
+def _names(el: etree._Element) -> str:
+    return f"{el.get('class', '')} {el.get('id', '')}"
+
+
+def looks_like_furniture(el: etree._Element) -> bool:
+    """Furniture by its tag, role, name or hiddenness, before its contents are weighed."""
+    tag = el.tag
+    if tag in INVISIBLE_TAGS or tag in _FURNITURE_TAGS:
+        return True
+    if "-" in tag and _custom_furniture(tag):
+        return True
+    if el.get("role", "") in _FURNITURE_ROLES or el.get("hidden") is not None or \
+            el.get("aria-hidden") == "true":
+        return True
+    style = el.get("style")
+    if style and _HIDDEN_STYLE.search(style):
+        return True
+    names = _names(el)
+    return names != " " and furniture_name(names)
+
+
+class Prose:
+    """How much paragraph text (not link text) each part of a page holds. Paragraphs are
+    <p>s, <div>s written as paragraphs, and the text between the <br>s of an element."""
+
+    __slots__ = ("_within", "lengths", "total")
+
+    def __init__(self, root: etree._Element) -> None:
+        self.lengths: dict[etree._Element, int] = {}
+        for p in _PARAGRAPHS(root):
+            assert isinstance(p, etree._Element)
+            length = int(_TEXT_LEN(p))
+            if p.tag == "div" and length < DIV_PARAGRAPH_CHARS:
+                continue
+            if length and p.find(".//a") is not None:
+                length -= sum(int(_TEXT_LEN(a)) for a in p.iter("a"))
+            if length > 0:
+                self.lengths[p] = length
+        for el in _BROKEN_TEXT(root):
+            assert isinstance(el, etree._Element)
+            if el not in self.lengths:
+                own = sum(len(str(t).strip()) for t in _OWN_TEXT(el))
+                if own >= DIV_PARAGRAPH_CHARS:
+                    self.lengths[el] = own
+        self.total = sum(self.lengths.values())
+        # Each paragraph counted in every element around it, once: elements are weighed
+        # many times (candidates, furniture, the densest paragraphs' ancestors).
+        within: dict[etree._Element, int] = {}
+        for p, length in self.lengths.items():
+            within[p] = within.get(p, 0) + length
+            for ancestor in p.iterancestors():
+                within[ancestor] = within.get(ancestor, 0) + length
+        self._within = within
+
+    def of(self, el: etree._Element) -> int:
+        return self._within.get(el, 0)
+
+
+def is_furniture(el: etree._Element, prose: Prose, whole: int) -> bool:
+    """Furniture, unless it holds most of the prose of ``whole`` (the story's length, or
+    the page's): a subtree that holds most of the story is the story's, whatever its
+    class says. Page structure (<form>, <header>, <aside>, a navigation role) is taken
+    for the story's only when it also holds a headline: ASP.NET's <form> around a whole
+    page does, a newsletter form with its small print does not."""
+    if not looks_like_furniture(el):
+        return False
+    if el.tag in INVISIBLE_TAGS or not whole or prose.of(el) < STORY_SHARE * whole:
+        return True
+    if el.tag in _FURNITURE_TAGS or el.get("role", "") in _FURNITURE_ROLES:
+        return el.find(".//h1") is None
+    names = _names(el)
+    return names != " " and _comment_name(names)
+
+
+def is_prose(el: etree._Element) -> bool:
+    """A paragraph with words of its own, not just a link."""
+    if el.tag != "p":
+        return False
+    own = (el.text or "") + "".join(child.tail or "" for child in el)
+    return bool(own.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """Where the story of a page is. ``container`` is None when nothing on the page reads
+    as one (then trafilatura, or the page's visible text, is what there is)."""
+
+    container: etree._Element | None
+    reading: Reading
+    headline: etree._Element | None
+    prose: Prose
+
+
+def story_candidates(root: etree._Element) -> list[etree._Element]:
+    """Every element the markup names as a story, in document order."""
+    return [el for el in _CANDIDATES(root) if el.tag not in _NOT_CONTAINERS and (
+        el.tag in ("article", "main") or el.get("role") == "main"
+        or el.get("itemprop") == "articleBody"
+        or MAIN_ATTR.search(_names(el)))]
+
+
+def _inside_furniture(el: etree._Element, prose: Prose,
+                      verdicts: dict[etree._Element, bool]) -> bool:
+    for ancestor in el.iterancestors():
+        if ancestor not in verdicts:
+            verdicts[ancestor] = is_furniture(ancestor, prose, prose.total)
+        if verdicts[ancestor]:
+            return True
+    return False
+
+
+def _densest(root: etree._Element, prose: Prose,
+             verdicts: dict[etree._Element, bool]) -> etree._Element | None:
+    """The element whose paragraphs hold the most text (its children's in full, its
+    grandchildren's at half, as Readability scores them: a story cut into wrappers of a
+    few paragraphs each still adds up), outside furniture."""
+    scores: dict[etree._Element, float] = {}
+    for p, length in prose.lengths.items():
+        parent = p.getparent()
+        if parent is None:
+            continue
+        scores[parent] = scores.get(parent, 0.0) + length
+        grand = parent.getparent()
+        if grand is not None and grand.tag != "html":
+            scores[grand] = scores.get(grand, 0.0) + length / 2
+    for el in sorted(scores, key=scores.__getitem__, reverse=True)[:5]:
+        if not looks_like_furniture(el) and not _inside_furniture(el, prose, verdicts):
+            return el
+    return None
+
+
+def _depth(el: etree._Element) -> int:
+    return sum(1 for _ in el.iterancestors())
+
+
+def _container(root: etree._Element, prose: Prose) -> tuple[etree._Element | None, Reading]:
+    verdicts: dict[etree._Element, bool] = {}
+    candidates = [el for el in story_candidates(root)
+                  if not _inside_furniture(el, prose, verdicts)]
+    dense = _densest(root, prose, verdicts) if prose.total else None
+    if dense is None:
+        if not candidates:
+            return None, Reading.PAGE
+        # No paragraphs to weigh: the deepest candidate that still holds most of the text.
+        lengths = {el: int(_TEXT_LEN(el)) for el in candidates}
+        best = max(lengths.values())
+        good = [el for el in candidates if lengths[el] >= 0.8 * best]
+        return max(good, key=_depth), Reading.ARTICLE
+    # The named story is the one around the page's densest paragraphs (not a teaser, a
+    # video rail, or the other of two role=main sections), or inside them and holding
+    # nearly all of their prose; the deepest of those that keeps most of it.
+    around = {id(a) for a in dense.iterancestors()}
+    dense_prose = prose.of(dense)
+    holding = [el for el in candidates if el is dense or id(el) in around or (
+        prose.of(el) >= 0.8 * dense_prose and dense in el.iterancestors())]
+    if holding:
+        best = max(prose.of(el) for el in holding)
+        good = [el for el in holding if prose.of(el) >= 0.8 * best]
+        return max(good, key=lambda el: (_depth(el), prose.of(el))), Reading.ARTICLE
+    return _grown(dense, prose), Reading.PROSE
+
+
+def _grown(dense: etree._Element, prose: Prose) -> etree._Element:
+    """The densest paragraphs' element, or the ancestor that gathers more paragraph text
+    than other text (steps of a how-to, a story cut into modules of one paragraph each)."""
+    best, best_score = dense, 2 * prose.of(dense) - int(_TEXT_LEN(dense))
+    for ancestor in dense.iterancestors():
+        if ancestor.tag in ("body", "html") or looks_like_furniture(ancestor):
+            break
+        score = 2 * prose.of(ancestor) - int(_TEXT_LEN(ancestor))
+        if score > best_score:
+            best, best_score = ancestor, score
+    return best
+
+
+def _is_logo(heading: etree._Element) -> bool:
+    names = _names(heading).lower()
+    if "logo" in names or "site-title" in names or "site-name" in names or "brand" in names:
+        return True
+    links = list(heading.iter("a"))
+    return len(links) == 1 and (links[0].get("href") or "").strip() in ("/", "", "./")
+
+
+_PUNCTUATION = ".,:;!?\"'()\u00ab\u00bb\u2018\u2019\u201c\u201d"
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower().strip(_PUNCTUATION) for w in text.split()}
+
+
+def _headline(root: etree._Element, container: etree._Element | None,
+              hint: str) -> etree._Element | None:
+    """The <h1> a reader sees as the story's headline: the first in the story, else the
+    one outside it that best matches the page's own statement of its title (``hint``)."""
+    if container is not None:
+        for heading in container.iter("h1"):
+            if _TEXT(heading) and not _is_logo(heading) and not _hidden(heading):
+                return heading
+    found = [h for h in root.iter("h1") if _TEXT(h) and not _is_logo(h) and not _hidden(h)
+             and not any(a.tag in ("nav", "footer", "aside") or a.get("role") in
+                         ("navigation", "contentinfo", "complementary")
+                         for a in h.iterancestors())]
+    if len(found) <= 1:
+        return found[0] if found else None
+    wanted = _words(hint)
+    return max(found, key=lambda h: len(_words(str(_TEXT(h))) & wanted))
+
+
+def _hidden(el: etree._Element) -> bool:
+    for node in (el, *el.iterancestors()):
+        names = _names(node)
+        if node.get("hidden") is not None or (names != " " and any(
+                t.lower() in _HIDDEN_TOKENS for t in names.split())):
+            return True
+    return False
+
+
+_OG_TITLE = etree.XPath("string((//meta[@property='og:title']/@content)[1])")
+_PAGE_TITLE = etree.XPath("string((//title)[1])")
+
+
+def read_story(root: etree._Element) -> Story:
+    """Where the story of a parsed page is."""
+    prose = Prose(root)
+    container, reading = _container(root, prose)
+    # The title the page states for itself picks the headline among several <h1>s.
+    hint = str(_OG_TITLE(root)) or str(_PAGE_TITLE(root))
+    headline = _headline(root, container, hint)
+    if container is not None and headline is not None:
+        container = _with_lead(container, headline)
+    return Story(container, reading, headline, prose)
+
+
+# What the story's element may grow by to take in its headline and the lead under it
+# (a standfirst, a byline, a photo and its credit): a share of its text, and a few lines.
+LEAD_SHARE, LEAD_CHARS = 0.3, 400
+
+
+def _with_lead(container: etree._Element, headline: etree._Element) -> etree._Element:
+    """The story's element, or the one around it and its headline when the headline and
+    a standfirst sit outside the body (as most templates set them), and little else does."""
+    around = set(headline.iterancestors())
+    if container in around:
+        return container
+    common = next((a for a in container.iterancestors() if a in around), None)
+    if common is None or common.tag in ("body", "html"):
+        return container
+    inner = int(_TEXT_LEN(container))
+    if int(_TEXT_LEN(common)) > (1 + LEAD_SHARE) * inner + LEAD_CHARS:
+        return container
+    return common
