@@ -28,6 +28,17 @@ _CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 
 
+# An exception's text can quote a whole line of the damaged bytes (warcio quotes the
+# first line it could not parse): a problem line keeps this much of it.
+_BRIEF = 200
+
+
+def _brief(exc: BaseException) -> str:
+    """An exception's text, cut to a readable line."""
+    text = str(exc)
+    return text if len(text) <= _BRIEF else text[:_BRIEF] + "…"
+
+
 @dataclass(frozen=True)
 class Problem:
     file: str
@@ -88,7 +99,7 @@ def walk_members(path: Path, problems: list[Problem]) -> Iterator[Member]:
             except (zlib.error, EOFError) as exc:
                 kind, uri = _damaged_record(view, position)
                 problems.append(Problem(path.name, position, uri,
-                                        f"corrupt gzip member ({kind} record): {exc}"))
+                                        f"corrupt gzip member ({kind} record): {_brief(exc)}"))
                 position = _resync(view, position + 1)
                 continue
             yield Member(position, length, data)
@@ -145,11 +156,11 @@ def check_records(path: Path) -> list[Problem]:
                         problems.append(Problem(path.name, member.offset, uri, str(text)))
         except (ArchiveLoadFailed, ValueError, OSError) as exc:
             problems.append(Problem(path.name, member.offset, None,
-                                    f"not a readable WARC record: {exc}"))
+                                    f"not a readable WARC record: {_brief(exc)}"))
         except Exception as exc:  # noqa: BLE001 -- a record verify cannot read is a problem
             problems.append(Problem(path.name, member.offset, None,
                                     f"record could not be checked: {type(exc).__name__}: "
-                                    f"{exc}"))
+                                    f"{_brief(exc)}"))
     return problems
 
 
@@ -175,7 +186,7 @@ def check_capture(capture: Capture, index: CaptureIndex, warc_dir: Path,
     try:
         record = read_record(warc_dir, capture.warc, capture.offset)
     except (RecordNotFound, ArchiveLoadFailed, ValueError, zlib.error) as exc:
-        return problem(f"no readable record at this offset: {exc}")
+        return problem(f"no readable record at this offset: {_brief(exc)}")
     if record.target_uri != (capture.target_uri or record.target_uri):
         return problem(f"the record is of {record.target_uri}")
     if record.warc_header("WARC-Payload-Digest") != capture.payload_digest:
@@ -187,7 +198,7 @@ def check_capture(capture: Capture, index: CaptureIndex, warc_dir: Path,
         try:
             record = read_record(warc_dir, holder.warc, holder.offset)
         except (RecordNotFound, ArchiveLoadFailed, ValueError, zlib.error) as exc:
-            return problem(f"its original cannot be read: {exc}")
+            return problem(f"its original cannot be read: {_brief(exc)}")
     if is_stored_digest(capture.digest):
         if stored_sha256_label(hashlib.sha256(record.body).digest()) != capture.digest:
             return problem("the stored body's SHA-256 differs from the index")
@@ -195,7 +206,7 @@ def check_capture(capture: Capture, index: CaptureIndex, warc_dir: Path,
     try:
         digest, _ = record.payload_sha256(decode_cap)
     except DecodeCapExceeded as exc:
-        return problem(f"the payload's SHA-256 cannot be checked: not decoded: {exc}")
+        return problem(f"the payload's SHA-256 cannot be checked: not decoded: {_brief(exc)}")
     if sha256_label(digest) != capture.digest:
         return problem("the payload's SHA-256 differs from the index")
     return []
@@ -207,7 +218,7 @@ def _checked(capture: Capture, index: CaptureIndex, warc_dir: Path,
         return check_capture(capture, index, warc_dir, decode_cap)
     except Exception as exc:  # noqa: BLE001 -- one row verify cannot check is a problem
         return [Problem(capture.warc, capture.offset, capture.url,
-                        f"could not be checked: {type(exc).__name__}: {exc}")]
+                        f"could not be checked: {type(exc).__name__}: {_brief(exc)}")]
 
 
 def _name_from_index(problem: Problem, index: CaptureIndex) -> Problem:
@@ -234,7 +245,7 @@ def verify_archive(index: CaptureIndex, warc_dir: Path,
             found = check_records(path)
         except Exception as exc:  # noqa: BLE001 -- a file verify cannot read is a problem
             found = [Problem(path.name, None, None,
-                             f"file could not be checked: {type(exc).__name__}: {exc}")]
+                             f"file could not be checked: {type(exc).__name__}: {_brief(exc)}")]
         problems += [_name_from_index(p, index) for p in found]
     for capture in index.all():
         problems += _checked(capture, index, warc_dir, decode_cap)
