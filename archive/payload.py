@@ -21,6 +21,10 @@ _PIECE = 1 << 16
 
 _GZIP_WBITS = zlib.MAX_WBITS | 16
 
+# Codings undone at most: each is one more stage of up to the cap's work, and a header
+# naming gzip a thousand times would nest a thousand decoders. Real bodies have one or two.
+MAX_CODINGS = 8
+
 
 class PayloadDecodeError(ValueError):
     """The body does not decode with the content coding its headers claim."""
@@ -181,6 +185,8 @@ def iter_decoded(chunks: Iterable[bytes], codings: Sequence[str],
     """The body (given in chunks) with its content codings removed, last applied first,
     as pieces of bounded size. Raises PayloadDecodeError, or DecodeCapExceeded as soon as
     any stage would produce more than ``cap`` bytes (pieces already given stand)."""
+    if len(codings) > MAX_CODINGS:
+        raise PayloadDecodeError(f"{len(codings)} content codings: more than {MAX_CODINGS}")
     for coding in codings:
         if coding not in _DECODERS:
             raise PayloadDecodeError(f"unsupported content coding {coding!r}")

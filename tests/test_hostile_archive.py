@@ -21,7 +21,7 @@ from archive.payload import (
     sha256_digest,
     stored_sha256_label,
 )
-from archive.reader import read_record
+from archive.reader import StoredRecord, read_record
 from archive.records import HttpExchange, build_exchange_records
 from archive.recovery import complete_members
 from archive.reindex import Reindexer
@@ -207,3 +207,30 @@ def test_vigil_verifies_a_brotli_record_without_a_traceback(tmp_path: Path) -> N
     assert row.digest == sha256_digest(PAGE)
     assert read_record(warc_dir, row.warc, row.offset).payload() == PAGE
     assert verify_archive(store.captures, warc_dir) == []
+
+
+def _record(body: bytes, coding: str) -> StoredRecord:
+    return StoredRecord(rec_type="response", target_uri="http://127.0.0.1/x", warc_headers=[],
+                        status=200, http_headers=[("Content-Encoding", coding)], body=body)
+
+
+def test_a_body_that_does_not_decode_as_labelled_is_its_own_payload() -> None:
+    for body, coding in [(b"not gzip at all", "gzip"), (gzip.compress(b"x"), "gzip, " * 1000),
+                         (b"\x00" * 10, "br"), (b"plain", "compress")]:
+        record = _record(body, coding)
+        assert record.payload() == body
+        assert b"".join(record.payload_chunks()) == body
+        assert record.payload_sha256() == (hashlib.sha256(body).digest(), len(body))
+
+
+def test_a_bombs_payload_streams_up_to_the_cap_then_raises_the_named_error() -> None:
+    record = _record(gzip_bomb(64), "gzip")
+    given = 0
+    with pytest.raises(DecodeCapExceeded) as raised:
+        for piece in record.payload_chunks(cap=8 * MIB):
+            given += len(piece)
+    assert raised.value.cap == 8 * MIB
+    assert 7 * MIB < given <= 8 * MIB
+    with pytest.raises(DecodeCapExceeded):
+        record.payload_sha256(cap=8 * MIB)
+    assert len(record.payload(cap=64 * MIB)) == 64 * MIB, "under a higher cap it decodes"

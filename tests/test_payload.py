@@ -16,6 +16,7 @@ import pytest
 from bombs import MIB, brotli_bomb, deflate_bomb, gzip_bomb
 
 from archive.payload import (
+    MAX_CODINGS,
     DecodeCapExceeded,
     PayloadDecodeError,
     decode_payload,
@@ -153,3 +154,13 @@ def test_bytes_after_the_end_of_a_brotli_stream_are_refused_however_they_arrive(
         decode_payload(body, ["br"])
     with pytest.raises(PayloadDecodeError):
         b"".join(iter_decoded([body[:-4], body[-4:]], ["br"]))
+
+
+def test_a_thousand_codings_are_refused_as_undecodable_not_a_recursion() -> None:
+    codings = ["gzip"] * 1000
+    with pytest.raises(PayloadDecodeError, match="more than"):
+        decode_payload(gzip.compress(b"x"), codings)
+    nested = b"deep"
+    for _ in range(MAX_CODINGS):
+        nested = gzip.compress(nested)
+    assert decode_payload(nested, ["gzip"] * MAX_CODINGS) == b"deep"
