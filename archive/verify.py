@@ -58,15 +58,15 @@ def inflate_member(view: mmap.mmap, start: int) -> tuple[bytes, int]:
     """Decompress the gzip member at ``start``: (record, member length). Raises zlib.error
     or EOFError."""
     inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
-    out = bytearray()
+    out = BytesIO()  # its value is handed over without the copy bytes(bytearray) makes
     cursor = start
     while not inflater.eof:
         if cursor >= len(view):
             raise EOFError("the file ends inside a record")
         chunk = view[cursor:cursor + _CHUNK]
-        out += inflater.decompress(chunk)
+        out.write(inflater.decompress(chunk))
         cursor += len(chunk) - len(inflater.unused_data)
-    return bytes(out), cursor - start
+    return out.getvalue(), cursor - start
 
 
 def member_head(view: mmap.mmap, start: int, size: int) -> bytes:
