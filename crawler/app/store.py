@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -14,128 +14,42 @@ from sqlite_utils import Database
 
 from archive.found_by import FoundBy
 from archive.index import CaptureIndex
+from archive.schema import Table, ensure
+from archive.schema import create_schema as archive_schema
 from archive.signing import file_sha256
 from archive.timeutil import utcnow, warc_date
 from archive.urls import normalize_url
 from crawler.scheduling.rules import DEFAULT_EVERY, QuietHours, Schedule, format_interval
+from monitor.schema import create_schema as monitor_schema
 
+SOURCES = Table(
+    "sources",
+    {"id": int, "url": str, "name": str, "depth": int, "ignore_robots": int,
+     "added_at": str, "updated_at": str,
+     # Per-source comparison options (JSON lists, a fraction).
+     "include_selectors": str, "remove_selectors": str, "ignore_patterns": str,
+     "min_change": float,
+     # When to recapture.
+     "every_seconds": int, "cron": str, "jitter_seconds": int, "quiet_hours": str},
+    pk="id", not_null=frozenset({"url", "name", "depth", "ignore_robots", "jitter_seconds"}),
+    defaults={"jitter_seconds": 0},
+    indexes=((("url",), True), (("name",), False)),
+)
 
-def _m001_initial(db: Database) -> None:
-    db.table("sources").create(
-        {"id": int, "url": str, "name": str, "depth": int, "ignore_robots": int,
-         "added_at": str, "updated_at": str},
-        pk="id", not_null={"url", "name", "depth", "ignore_robots"},
-    )
-    db.table("sources").create_index(["url"], unique=True)
-    db.table("sources").create_index(["name"])
-    db.table("crawls").create(
-        {"id": int, "started_at": str, "ended_at": str, "status": str, "finish_reason": str,
-         "sources": str, "pages": int, "bytes": int, "failures": int, "warcs": str,
-         "stats": str, "pid": int},
-        pk="id",
-    )
-    db.table("captures").create(
-        {"id": int, "url": str, "timestamp": str, "status": int, "content_type": str,
-         "digest": str, "payload_digest": str, "warc": str, "offset": int, "length": int,
-         "revisit": int, "truncated": str, "size": int, "record_id": str, "ip_address": str,
-         "target_uri": str, "found_by": str, "referrer": str, "source_id": int, "crawl_id": int},
-        pk="id", not_null={"url", "timestamp", "status", "warc", "offset", "length"},
-    )
-    db.table("captures").create_index(["url", "timestamp"])
-    db.table("captures").create_index(["crawl_id"])
-    db.table("failures").create(
-        {"id": int, "url": str, "timestamp": str, "error": str, "message": str,
-         "found_by": str, "referrer": str, "source_id": int, "crawl_id": int},
-        pk="id", not_null={"url", "timestamp", "error"},
-    )
-    db.table("failures").create_index(["url", "timestamp"])
-    db.table("warcs").create(
-        {"name": str, "crawl_id": int, "closed_at": str, "size": int}, pk="name",
-    )
+CRAWLS = Table(
+    "crawls",
+    {"id": int, "started_at": str, "ended_at": str, "status": str, "finish_reason": str,
+     "sources": str, "pages": int, "bytes": int, "failures": int, "warcs": str,
+     "stats": str, "pid": int, "log": str},
+    pk="id",
+)
 
-
-def _m002_monitor(db: Database) -> None:
-    # Redirects: where a 3xx pointed, and the URL a redirect chain started from.
-    db.table("captures").add_column("location", str)
-    db.table("captures").add_column("via", str)
-    db.table("captures").create_index(["via"])
-    db.table("failures").add_column("via", str)
-    # Fetched because the last crawl monitored it, not because a link was found.
-    db.table("captures").add_column("recheck", int, not_null_default=0)
-    db.table("failures").add_column("recheck", int, not_null_default=0)
-    # Per-source comparison options (JSON lists, a fraction).
-    for column in ("include_selectors", "remove_selectors", "ignore_patterns"):
-        db.table("sources").add_column(column, str)
-    db.table("sources").add_column("min_change", float)
-    db.table("extracts").create(
-        {"capture_id": int, "extractor": str, "title": str, "text": str, "text_hash": str,
-         "words": int, "byline": str, "published": str, "outlinks": str, "options_hash": str},
-        pk="capture_id",
-    )
-    db.table("events").create(
-        {"id": int, "kind": str, "url": str, "link": str, "detected_at": str,
-         "before_capture": int, "after_capture": int, "before": str, "after": str,
-         "summary": str, "details": str, "crawl_id": int, "source_id": int},
-        pk="id", not_null={"kind", "url", "detected_at", "summary"},
-    )
-    db.table("events").create_index(["detected_at"])
-    db.table("events").create_index(["url"])
-    # Where each monitored URL stands, so an event is raised once, by the first crawl.
-    db.table("page_state").create(
-        {"key": str, "state": str, "streak": int, "since": str, "event_id": int,
-         "detail": str},
-        pk="key",
-    )
-    db.table("deliveries").create(
-        {"event_id": int, "channel": str, "claimed_at": str, "delivered_at": str,
-         "attempts": int, "error": str},
-        pk=("event_id", "channel"),
-    )
-    # Alert channels by name; each is sent events newer than its baseline event id.
-    db.table("channels").create({"name": str, "url": str, "baseline": int, "added_at": str},
-                                pk="name")
-
-
-def _m003_recapture(db: Database) -> None:
-    sources = db.table("sources")
-    sources.add_column("every_seconds", int)
-    sources.add_column("cron", str)
-    sources.add_column("jitter_seconds", int, not_null_default=0)
-    sources.add_column("quiet_hours", str)
-    captures = db.table("captures")
-    # A revisit's original capture, and the status of the payload a capture resolves to
-    # (a 304 revisit serves its original's 200 payload).
-    captures.add_column("refers_to", int)
-    captures.add_column("payload_status", int)
-    db.execute("UPDATE captures SET payload_status = status")
-    captures.create_index(["url", "payload_status", "timestamp"])
-    captures.create_index(["warc", "offset"], unique=True)
-    captures.create_index(["record_id"])
-    # Validators for conditional requests on the next crawl.
-    captures.add_column("etag", str)
-    captures.add_column("last_modified", str)
-    db.table("crawls").add_column("log", str)
-
-
-def _m004_fixity(db: Database) -> None:
-    # SHA-256 of each response record's gzip member as written: a flipped byte anywhere
-    # in it, even in the gzip header no CRC covers, names the record.
-    db.table("captures").add_column("member_sha256", str)
-    db.table("warcs").add_column("sha256", str)
-    db.table("custody").create(
-        {"id": int, "at": str, "action": str, "detail": str, "prev_hash": str, "hash": str},
-        pk="id", not_null={"at", "action", "detail", "prev_hash", "hash"},
-    )
-    # Append-only: the log refuses updates and deletes at the database level too.
-    db.execute("CREATE TRIGGER custody_no_update BEFORE UPDATE ON custody "
-               "BEGIN SELECT RAISE(ABORT, 'the custody log is append-only'); END")
-    db.execute("CREATE TRIGGER custody_no_delete BEFORE DELETE ON custody "
-               "BEGIN SELECT RAISE(ABORT, 'the custody log is append-only'); END")
-
-
-# Append only: a home records how far it got in PRAGMA user_version.
-MIGRATIONS: list[Callable[[Database], None]] = [
-    _m001_initial, _m002_monitor, _m003_recapture, _m004_fixity]
+# The home's own schema version, in PRAGMA user_version. Versions 1-4 were one list of
+# migrations for every table; from 5 on, each library brings its own tables up to date
+# (archive.schema, monitor.schema) and the home only its sources and crawls. A change to
+# any table's definition bumps it (tests/test_schema.py pins the definitions).
+SCHEMA_VERSION = 5
+HOME_TABLES = (SOURCES, CRAWLS)
 
 
 class SourceNotFound(LookupError):
@@ -151,12 +65,24 @@ def open_database(path: Path) -> Database:
     return db
 
 
+class NewerHome(RuntimeError):
+    """A home written by a newer vigil than this one."""
+
+
 def migrate(db: Database) -> None:
+    """Bring every table up to this version's schema, in one transaction."""
     current = db.execute("PRAGMA user_version").fetchone()[0]
-    for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
-        with db.conn:
-            migration(db)
-            db.execute(f"PRAGMA user_version = {number}")
+    if current == SCHEMA_VERSION:
+        return  # every open would otherwise inspect every table (~2 ms)
+    if current > SCHEMA_VERSION:
+        raise NewerHome(f"this home has schema version {current}; this vigil knows "
+                        f"{SCHEMA_VERSION}: upgrade vigil")
+    with db.conn:
+        for table in HOME_TABLES:
+            ensure(db, table)
+        archive_schema(db)
+        monitor_schema(db)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 @dataclass(frozen=True)

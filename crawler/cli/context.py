@@ -13,7 +13,7 @@ import click
 from archive.timeutil import InvalidDatetime, parse_datetime
 from archive.urls import InvalidURL, validate_url
 from crawler.app.home import Home
-from crawler.app.store import Store
+from crawler.app.store import NewerHome, Store
 
 EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2
@@ -36,7 +36,10 @@ class Context:
     def store(self) -> Store:
         """Open the store, initialising a missing home first."""
         self.home.create()
-        return Store.open(self.home.db_path)
+        try:
+            return Store.open(self.home.db_path)
+        except NewerHome as exc:
+            fail(str(exc))
 
 
 pass_context = click.make_pass_decorator(Context)

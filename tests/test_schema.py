@@ -1,0 +1,119 @@
+"""The home's schema: libraries own their tables, and older homes are brought up to date."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import Vigil
+from crawler.app.store import HOME_TABLES, SCHEMA_VERSION, Store
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _old_home(path: Path) -> Path:
+    db = path / "vigil.db"
+    conn = sqlite3.connect(db)
+    conn.executescript((FIXTURES / "home-schema-v4.sql").read_text())
+    conn.close()
+    return db
+
+
+def test_a_home_from_the_previous_schema_keeps_its_rows_and_reaches_this_version(
+        tmp_path: Path) -> None:
+    store = Store.open(_old_home(tmp_path))
+    try:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        (source,) = store.sources()
+        assert source.url == "http://127.0.0.2:8000/story/"
+        (capture,) = store.captures.history("http://127.0.0.2:8000/story/")
+        assert capture.status == 200 and capture.payload_digest == "sha256:AA"
+        assert [f["error"] for f in store.failures("http://127.0.0.3/gone")] == ["DNSLookupError"]
+        assert store.db.execute("SELECT kind FROM events").fetchall() == [("edited",)]
+        # The custody log stays append-only through the upgrade.
+        triggers = {r[0] for r in store.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        assert {"custody_no_update", "custody_no_delete"} <= triggers
+    finally:
+        store.close()
+
+
+def test_an_upgraded_home_has_the_same_schema_as_a_new_one(tmp_path: Path) -> None:
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    Store.open(_old_home(tmp_path / "old")).close()
+    Store.open(tmp_path / "new" / "vigil.db").close()
+
+    def columns(db: Path) -> dict[str, set[str]]:
+        conn = sqlite3.connect(db)
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        found = {t: {r[1] for r in conn.execute(f"PRAGMA table_info({t})")} for t in tables}
+        conn.close()
+        return found
+
+    assert columns(tmp_path / "old" / "vigil.db") == columns(tmp_path / "new" / "vigil.db")
+
+
+def test_a_home_from_a_newer_vigil_is_a_one_line_error(tmp_path: Path) -> None:
+    vigil = Vigil(tmp_path / "home")
+    vigil.run("init")
+    conn = sqlite3.connect(vigil.home / "vigil.db")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    done = vigil.run("sources", ok=False)
+    assert done.returncode == 2
+    error = done.stderr.decode()
+    assert error.strip().count("\n") == 0 and "upgrade vigil" in error
+
+
+def test_the_libraries_create_and_use_their_tables_without_the_application(
+        tmp_path: Path) -> None:
+    # Only archive/ and monitor/ on the path: no crawler/, no spiders/.
+    for package in ("archive", "monitor"):
+        shutil.copytree(ROOT / package, tmp_path / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    script = (
+        "import sys\n"
+        "from sqlite_utils import Database\n"
+        "from archive.schema import create_schema as a\n"
+        "from monitor.schema import create_schema as m\n"
+        "from archive.index import CaptureIndex\n"
+        "from monitor.events import EventLog\n"
+        "db = Database(memory=True)\n"
+        "a(db); m(db); a(db); m(db)\n"
+        "assert CaptureIndex(db).count() == 0\n"
+        "assert EventLog(db).query() == []\n"
+        # (click is loaded by sqlite-utils itself; tests/test_layout.py checks that no
+        # module of the libraries imports it.)
+        "bad = [n for n in sys.modules if n.split('.')[0] in "
+        "('crawler', 'spiders', 'scrapy', 'twisted')]\n"
+        "assert not bad, bad\n"
+        "print('ok')\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def _definitions() -> str:
+    from archive.schema import TABLES as ARCHIVE_TABLES
+    from monitor.schema import TABLES as MONITOR_TABLES
+
+    return repr([(t.name, sorted((k, v.__name__) for k, v in t.columns.items()), t.pk,
+                  sorted(t.not_null), sorted(t.defaults.items()), list(t.indexes))
+                 for t in (*HOME_TABLES, *ARCHIVE_TABLES, *MONITOR_TABLES)])
+
+
+def test_a_change_to_any_table_bumps_the_schema_version() -> None:
+    # An open skips the schema work when the version matches, so a table changed without
+    # a new version would never reach existing homes. Bump SCHEMA_VERSION, then this pin.
+    pinned = {5: "7fccbf5932f021d2"}
+    digest = hashlib.sha256(_definitions().encode()).hexdigest()[:16]
+    assert pinned.get(SCHEMA_VERSION) == digest, (
+        f"table definitions changed: bump SCHEMA_VERSION and pin {digest}")
