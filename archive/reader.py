@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from archive.payload import (
 from archive.warcfile import resolve_warc_path
 
 log = logging.getLogger(__name__)
+
+# How much of a stored body ``stream_payload`` reads from its file at a time.
+_READ = 1 << 16
 
 
 class RecordNotFound(LookupError):
@@ -130,3 +134,48 @@ def read_record(warc_dir: Path, warc: str, offset: int) -> StoredRecord:
     except OSError as exc:
         raise RecordNotFound(f"cannot read {warc} at offset {offset}: {exc}") from exc
     raise RecordNotFound(f"no record in {warc} at offset {offset}")
+
+
+@contextmanager
+def _stored_body(path: Path, offset: int) -> Iterator[tuple[list[str], Iterator[bytes]]]:
+    """The content codings of the record at ``offset`` and its body as stored, in chunks
+    read from the file as they are asked for."""
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        record = next(iter(ArchiveIterator(handle)), None)
+        if record is None:
+            raise RecordNotFound(f"no record in {path.name} at offset {offset}")
+        headers = record.http_headers.headers if record.http_headers else []
+        codings = content_codings(v for k, v in headers if k.lower() == "content-encoding")
+        yield codings, iter(lambda: bytes(record.raw_stream.read(_READ)), b"")
+
+
+def stream_payload(warc_dir: Path, warc: str, offset: int,
+                   cap: int = DEFAULT_DECODE_CAP) -> Iterator[bytes]:
+    """The payload of the record at ``offset``, read and decoded piece by piece: neither
+    its body nor its payload is ever held whole (a large or hostile memento served).
+    Like ``StoredRecord.payload_chunks``: a body that does not decode as labelled comes
+    as stored; DecodeCapExceeded once more than ``cap`` bytes have come; RecordNotFound
+    as ``read_record``."""
+    path = resolve_warc_path(warc_dir, warc)
+    try:
+        with _stored_body(path, offset) as (codings, chunks):
+            if not codings:
+                yield from chunks
+                return
+            try:
+                pieces = iter_decoded(chunks, codings, cap)
+                first = next(pieces, None)
+            except DecodeCapExceeded:
+                raise
+            except PayloadDecodeError as exc:
+                log.warning("payload kept as stored: %s", exc)
+            else:
+                if first is not None:
+                    yield first
+                    yield from pieces
+                return
+        with _stored_body(path, offset) as (_, chunks):  # as stored, from its start
+            yield from chunks
+    except OSError as exc:
+        raise RecordNotFound(f"cannot read {warc} at offset {offset}: {exc}") from exc

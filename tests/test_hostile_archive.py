@@ -21,7 +21,7 @@ from archive.payload import (
     sha256_digest,
     stored_sha256_label,
 )
-from archive.reader import StoredRecord, read_record
+from archive.reader import StoredRecord, read_record, stream_payload
 from archive.records import HttpExchange, build_exchange_records
 from archive.recovery import complete_members
 from archive.reindex import Reindexer
@@ -234,3 +234,34 @@ def test_a_bombs_payload_streams_up_to_the_cap_then_raises_the_named_error() -> 
     with pytest.raises(DecodeCapExceeded):
         record.payload_sha256(cap=8 * MIB)
     assert len(record.payload(cap=64 * MIB)) == 64 * MIB, "under a higher cap it decodes"
+
+
+def test_a_memento_streams_from_its_file_never_holding_body_or_payload_whole(
+        hostile: tuple[Store, Path]) -> None:
+    store, warc_dir = hostile
+    Reindexer(store.captures, warc_dir).run()
+    rows = {c.url.rsplit("/", 1)[1]: c for c in store.captures.all()}
+    page = rows["page"]
+    assert b"".join(stream_payload(warc_dir, page.warc, page.offset)) == PAGE
+    bomb = rows["nested-bomb"]
+    given = 0
+    tracemalloc.start()
+    try:
+        with pytest.raises(DecodeCapExceeded):
+            for piece in stream_payload(warc_dir, bomb.warc, bomb.offset, cap=64 * MIB):
+                given += len(piece)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert 63 * MIB < given <= 64 * MIB
+    assert peak < 8 * MIB, f"held {peak} bytes"
+
+
+def test_a_streamed_memento_that_does_not_decode_as_labelled_comes_as_stored(
+        tmp_path: Path) -> None:
+    [name] = _write(tmp_path, [_exchange("liar", PAGE, "gzip")])
+    store = Store.open(tmp_path / "vigil.db")
+    Reindexer(store.captures, tmp_path).run()
+    [row] = store.captures.all()
+    assert b"".join(stream_payload(tmp_path, name, row.offset)) == PAGE
+    assert row.digest == sha256_digest(PAGE)
