@@ -1,15 +1,4 @@
-"""warcio's brotli reader made to work with the brotli the project installs (>= 1.2).
-
-warcio 1.8.1 (the latest) wraps ``brotli.Decompressor`` as if it were brotlipy's: it
-sets an ``unused_data`` attribute on it and calls ``decompress`` and ``flush``. Google's
-brotli (which Scrapy >= 2.13 requires, >= 1.2) has neither and refuses new attributes,
-so every ``Content-Encoding: br`` record makes warcio's readers, and ``warcio check``,
-raise ``AttributeError`` (the error of webrecorder/warcio#73, 2019: Google's brotli in
-place of brotlipy; warcio's ``[all]`` extra still names brotlipy, whose module would
-shadow Google's and break Scrapy's bounded brotli decoding).
-Pinning brotli cannot help: 1.1 refuses the attribute too, and Scrapy needs 1.2.
-``install()`` puts a decompressor with the interface warcio expects in its table.
-"""
+"""warcio's brotli reader made to work with the brotli the project installs (>= 1.2)."""
 
 from __future__ import annotations
 
@@ -19,6 +8,16 @@ import brotli
 from warcio.bufferedreaders import BufferedReader
 
 from archive.payload import DEFAULT_DECODE_CAP, DecodeCapExceeded
+
+# warcio 1.8.1 (the latest) wraps brotli.Decompressor as if it were brotlipy's: it
+# sets an unused_data attribute on it and calls decompress and flush. Google's
+# brotli (>= 1.2, which Scrapy 2.19 requires) has neither and refuses new attributes,
+# so every Content-Encoding: br record makes warcio's readers, and warcio check,
+# raise AttributeError (the error of webrecorder/warcio#73, 2019: Google's brotli in
+# place of brotlipy; warcio's [all] extra still names brotlipy, whose module would
+# shadow Google's and break Scrapy's bounded brotli decoding).
+# Pinning brotli cannot help: 1.1 refuses the attribute too, and Scrapy needs 1.2.
+# install() puts a decompressor with the interface warcio expects in its table.
 
 _PIECE = 1 << 16
 
