@@ -9,13 +9,16 @@ import json
 import logging
 import os
 import resource
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from types import FrameType
 from typing import Any
 
+from scrapy import signals as scrapy_signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
@@ -147,6 +150,27 @@ def _collector_tuned_for_crawling() -> Iterator[None]:
         gc.unfreeze()
 
 
+class _StopSignals:
+    """Whether SIGINT or SIGTERM reached the crawl. Scrapy's second signal stops the
+    reactor without closing the spider (no finish reason): the crawl was still stopped on
+    purpose, so it is ``interrupted``, not ``failed``."""
+
+    def __init__(self) -> None:
+        self.received = False
+
+    def watch(self) -> None:
+        """Called once the engine runs, when Scrapy's own handlers are in place."""
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous = signal.getsignal(signum)
+
+            def handler(number: int, frame: FrameType | None, previous: Any = previous) -> None:
+                self.received = True
+                if callable(previous):
+                    previous(number, frame)
+
+            signal.signal(signum, handler)
+
+
 def _release_free_memory() -> None:
     """Hand the heap the crawl freed back to the system (glibc keeps it otherwise), so the
     monitor's rows start from what is in use, not from the crawl's high-water mark."""
@@ -171,6 +195,8 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
     # at one "Crawled (200)" line per response, that is real time on a large crawl.
     logging.getLogger().setLevel(settings.get("LOG_LEVEL"))
     crawler = process.create_crawler(SourceSpider)
+    stop_signals = _StopSignals()
+    crawler.signals.connect(stop_signals.watch, signal=scrapy_signals.engine_started)
     process.crawl(crawler, sources=[{"id": s.id, "url": s.url, "depth": s.depth,
                                      "ignore_robots": s.ignore_robots,
                                      "known": store.known_pages(s.id)} for s in sources])
@@ -185,7 +211,8 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
     reason = str(stats.get("finish_reason", "unknown"))
     failed = stats.get("archive/write_errors", 0) > 0 or reason not in ("finished",)
     # Stopped by a signal (vigil watch stopping, Ctrl-C): not a failure of the crawl.
-    status = "interrupted" if reason == "shutdown" else "failed" if failed else "finished"
+    status = "interrupted" if reason == "shutdown" or stop_signals.received \
+        else "failed" if failed else "finished"
     names = list(stats.get("archive/warc_names", []))
     http_errors = sum(v for k, v in stats.items()
                       if k.startswith("downloader/response_status_count/")
@@ -226,6 +253,16 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
     )
 
 
+def crawl_command(home: Home, selectors: list[str], overrides: Mapping[str, str],
+                  ) -> list[str]:
+    """The `vigil crawl --json` command line of a crawl in a child process."""
+    command = [sys.executable, "-m", "crawler.cli", "--home", str(home.root), "crawl",
+               "--json", *selectors]
+    for name, value in overrides.items():
+        command += ["-s", f"{name}={value}"]
+    return command
+
+
 def crawl_in_subprocess(home: Home, selectors: list[str], overrides: Mapping[str, str],
                         ) -> dict[str, Any]:
     """Run `vigil crawl --json` in a child process and return its summary.
@@ -234,11 +271,8 @@ def crawl_in_subprocess(home: Home, selectors: list[str], overrides: Mapping[str
     (the demo, a scheduler) runs each crawl in its own process. Progress and logs of
     the child go to this process's stderr.
     """
-    command = [sys.executable, "-m", "crawler.cli", "--home", str(home.root), "crawl",
-               "--json", *selectors]
-    for name, value in overrides.items():
-        command += ["-s", f"{name}={value}"]
-    done = subprocess.run(command, stdout=subprocess.PIPE, check=False)
+    done = subprocess.run(crawl_command(home, selectors, overrides), stdout=subprocess.PIPE,
+                          check=False)
     try:
         summary: dict[str, Any] = json.loads(done.stdout)
     except json.JSONDecodeError as exc:

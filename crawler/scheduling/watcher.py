@@ -2,8 +2,9 @@
 
 Scrapy's Twisted reactor cannot be restarted in a process, so each crawl runs as its own
 `vigil crawl` process (the pattern Scrapy's docs recommend for repeated crawls). The
-scheduler is APScheduler 3 with a persistent job store; the sources table is the truth,
-and the jobs are rebuilt from it at start and whenever a source changes.
+scheduler is APScheduler 3 with jobs in memory: the sources table is the truth (with the
+last capture of each source, it says when each is due), so the jobs are rebuilt from it at
+start and whenever a source changes, and a persistent job store would only repeat it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from typing import Any, TextIO
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -33,6 +33,7 @@ from archive.recovery import pid_alive
 from archive.timeutil import parse_stored, utcnow
 from crawler.app.home import Home
 from crawler.app.maintenance import recover
+from crawler.app.runner import crawl_command
 from crawler.app.store import Source, Store
 from crawler.scheduling.rules import DEFAULT_EVERY
 
@@ -61,8 +62,7 @@ class Watcher:
         self.crawls_started = 0
         self.crawls_crashed = 0
         self.scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{home.root / 'jobs.db'}"),
-                       "memory": MemoryJobStore()},
+            jobstores={"default": MemoryJobStore(), "memory": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(max_workers=settings.max_parallel)},
             # One run per source at a time; runs missed while stopped become one run.
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -106,12 +106,19 @@ class Watcher:
             trigger = IntervalTrigger(seconds=schedule.every or DEFAULT_EVERY, timezone=UTC,
                                       jitter=schedule.jitter or None)
         self.scheduler.add_job(
-            run_source, trigger=trigger, args=[str(self.home.root), source.id],
+            self._run_source, trigger=trigger, args=[source.id],
             id=f"source-{source.id}", name=source.url, replace_existing=True,
             next_run_time=max(due, now),
         )
 
     # -- one crawl ---------------------------------------------------------------------
+    def _run_source(self, source_id: int) -> None:
+        """A job's run: one source's crawl; its failure is logged, the watch goes on."""
+        try:
+            self.crawl(source_id)
+        except Exception:  # the loop boundary: the scheduler's thread must survive
+            log.exception("the crawl of source %s failed", source_id)
+
     def crawl(self, source_id: int) -> None:
         if self.stopping.is_set():
             return
@@ -134,10 +141,7 @@ class Watcher:
             return
         stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
         log_path = self.home.log_dir / f"crawl-{stamp}-source-{source.id}.log"
-        command = [sys.executable, "-m", "crawler.cli", "--home", str(self.home.root),
-                   "crawl", "--json", source.url]
-        for name, value in self.settings.overrides.items():
-            command += ["-s", f"{name}={value}"]
+        command = crawl_command(self.home, [source.url], self.settings.overrides)
         self.say(f"crawling {source.url}")
         self.crawls_started += 1
         with open(log_path, "ab") as log_file:
@@ -200,8 +204,6 @@ class Watcher:
             recover(self.home, store)
         finally:
             store.close()
-        global _WATCHER
-        _WATCHER = self
         self.scheduler.start(paused=True)
         self.sync()
         self.scheduler.add_job(self.sync, "interval", seconds=SYNC_SECONDS, id="sync",
@@ -247,18 +249,6 @@ class Watcher:
                 time.sleep(0.1)
         for child in self._running():
             child.kill()
-
-
-_WATCHER: Watcher | None = None
-
-
-def run_source(home: str, source_id: int) -> None:
-    """The job APScheduler stores: a module-level function, so the job store can name it."""
-    if _WATCHER is not None and str(_WATCHER.home.root) == home:
-        try:
-            _WATCHER.crawl(source_id)
-        except Exception:
-            log.exception("the crawl of source %s failed", source_id)
 
 
 def _tee(source: Any, log_file: Any, stream: TextIO) -> None:
