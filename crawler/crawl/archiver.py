@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest, NotConfigured, StopDownload
+from scrapy.exceptions import NotConfigured, StopDownload
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from scrapy.utils.defer import deferred_from_coro
@@ -35,6 +35,7 @@ from crawler import __version__
 from crawler.app.store import Store
 from crawler.crawl.conditional import RecaptureSettings, RevisitLookup
 from spiders import meta
+from spiders.failures import reason_of
 from spiders.signals import fetch_failed
 
 log = logging.getLogger(__name__)
@@ -238,7 +239,7 @@ class WarcArchiver:
     def fetch_failed(self, request: Request, failure: Failure, spider: Spider) -> None:
         error = failure.value
         assert error is not None
-        name = "RobotsTxtDisallowed" if isinstance(error, IgnoreRequest) else type(error).__name__
+        name = reason_of(error)
         self.stats.inc_value("crawl/failures")
         self.stats.inc_value(f"crawl/failures/{name}")
         try:
