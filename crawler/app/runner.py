@@ -25,10 +25,11 @@ from scrapy.settings import Settings
 from archive.timeutil import iso_seconds, parse_stored
 from crawler import __version__
 from crawler.app.after_crawl import after_crawl, notifier_for
-from crawler.app.home import Home
+from crawler.app.home import ConfigError, Home
 from crawler.app.maintenance import recover
 from crawler.app.provenance import record_capture
 from crawler.app.store import Source, Store
+from crawler.crawl.destinations import InvalidNetwork, parse_networks
 from spiders.source import SourceSpider
 
 # Config keys of the home's [archive] table and the settings they set.
@@ -77,6 +78,11 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
         except ValueError:
             kind = type(default).__name__
             raise SettingError(f"invalid setting {pair!r}: {name} takes a {kind}") from None
+        if name == "CRAWL_ALLOW_NETWORKS":
+            try:
+                parse_networks(value.split(","))
+            except InvalidNetwork as exc:
+                raise SettingError(f"invalid setting {pair!r}: {exc}") from None
         low, high = _RANGES.get(name, (None, None))
         if low is not None and high is not None and not low <= int(value) <= high:
             raise SettingError(f"invalid setting {pair!r}: {name} is from {low} to {high}")
@@ -95,6 +101,13 @@ def build_settings(home: Home, overrides: Mapping[str, str], *, crawl_id: int | 
             settings.set(setting, config["archive"][key], priority="project")
     crawl = config.get("crawl", {})
     settings.update(crawl.get("scrapy", {}), priority="project")
+    if "allow_networks" in crawl:
+        networks = crawl["allow_networks"]
+        try:
+            parse_networks([networks] if isinstance(networks, str) else networks)
+        except (InvalidNetwork, TypeError) as exc:
+            raise ConfigError(f"{home.config_path}: [crawl] {exc}") from exc
+        settings.set("CRAWL_ALLOW_NETWORKS", networks, priority="project")
     if "contact_url" in crawl:
         settings.set("VIGIL_CONTACT_URL", crawl["contact_url"], priority="project")
         if "USER_AGENT" not in crawl.get("scrapy", {}):
@@ -126,6 +139,7 @@ class CrawlSummary:
     events: list[dict[str, Any]] = field(default_factory=list)
     alerts_sent: int = 0
     alerts_failed: int = 0
+    error: str | None = None  # why the crawl failed, when the archive stopped writing
     cpu_seconds: float = 0.0  # of this process: capture, index and comparison
     peak_rss_kb: int = 0
 
@@ -248,6 +262,7 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
         events=[e.public() for e in monitored.events],
         alerts_sent=monitored.alerts.sent,
         alerts_failed=monitored.alerts.failed,
+        error=stats.get("archive/failure"),
         cpu_seconds=round(sum(os.times()[:2]), 3),
         peak_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     )

@@ -56,8 +56,12 @@ class SourceNotFound(LookupError):
     """A URL or name that matches no registered source."""
 
 
-def open_database(path: Path) -> Database:
-    conn = sqlite3.connect(path, timeout=30)
+# Seconds a write waits for another writer's lock before it fails.
+BUSY_TIMEOUT = 30.0
+
+
+def open_database(path: Path, timeout: float = BUSY_TIMEOUT) -> Database:
+    conn = sqlite3.connect(path, timeout=timeout)
     db = Database(conn)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
@@ -129,8 +133,8 @@ class Store:
         self.captures = CaptureIndex(db)
 
     @classmethod
-    def open(cls, path: Path) -> Store:
-        return cls(open_database(path))
+    def open(cls, path: Path, timeout: float = BUSY_TIMEOUT) -> Store:
+        return cls(open_database(path, timeout))
 
     def close(self) -> None:
         self.db.conn.close()

@@ -10,7 +10,7 @@ import click
 
 from archive.index import Capture, CaptureNotFound
 from archive.reader import RecordNotFound, read_record
-from archive.timeutil import InvalidDatetime, iso_seconds, parse_datetime
+from archive.timeutil import InvalidDatetime, iso_seconds, parse_datetime, parse_stored
 from crawler.app.home import ConfigError
 from crawler.app.runner import SettingError, parse_overrides, run_crawl
 from crawler.app.store import SourceNotFound
@@ -50,8 +50,8 @@ def crawl(ctx: Context, selectors: tuple[str, ...], overrides: tuple[str, ...],
     else:
         click.echo(_summary_text(summary.public()))
     if summary.status != "finished":
-        fail(f"crawl {summary.crawl_id} did not finish cleanly ({summary.finish_reason})",
-             code=1)
+        why = summary.error or summary.finish_reason
+        fail(f"crawl {summary.crawl_id} did not finish cleanly ({why})", code=1)
 
 
 def _summary_text(s: dict[str, Any]) -> str:
@@ -95,6 +95,22 @@ def _capture_json(c: Capture) -> dict[str, Any]:
         "found_by": c.found_by,
         "referrer": c.referrer,
         "crawl_id": c.crawl_id,
+        "failed": False,
+    }
+
+
+def _failure_json(f: dict[str, Any]) -> dict[str, Any]:
+    """A fetch that ended in no response: what `history` prints, for a script."""
+    return {
+        "timestamp": iso_seconds(parse_stored(f["timestamp"])),
+        "datetime": f["timestamp"],
+        "url": f["url"],
+        "failed": True,
+        "error": f["error"],
+        "reason": f["message"],
+        "found_by": f.get("found_by"),
+        "referrer": f.get("referrer"),
+        "crawl_id": f.get("crawl_id"),
     }
 
 
@@ -103,14 +119,17 @@ def _capture_json(c: Capture) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_context
 def history(ctx: Context, url: str, as_json: bool) -> None:
-    """Every capture of URL, oldest first, redirects and errors included."""
+    """Every capture of URL, oldest first, redirects and errors included, and the fetches
+    that failed (in JSON with "failed": true and the reason)."""
     check_url(url)
     store = ctx.store()
     captures = store.captures.history(url)
-    failures = store.failures(url)
+    # Failures are filed under the URL as asked, or the one its captures answer for.
+    failures = store.failures(captures[0].url if captures else url)
     store.close()
     if as_json:
-        emit_json([_capture_json(c) for c in captures])
+        listed = [_capture_json(c) for c in captures] + [_failure_json(f) for f in failures]
+        emit_json(sorted(listed, key=lambda e: str(e["datetime"])))
         return
     if not captures and not failures:
         click.echo(f"no captures of {url}", err=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from http import HTTPStatus
@@ -30,7 +31,7 @@ from archive.records import HttpExchange, Original, build_exchange_records
 from archive.reindex import capture_of, provenance
 from archive.timeutil import utcnow, warc_date
 from archive.urls import normalize_url
-from archive.warcfile import PendingWrite, RotatingWarcWriter, WarcWriteError
+from archive.warcfile import PendingWrite, RotatingWarcWriter
 from crawler import __version__
 from crawler.app.store import Store
 from crawler.crawl.conditional import RecaptureSettings, RevisitLookup
@@ -55,6 +56,10 @@ WIRE_DEVIATIONS = (
 )
 
 
+# The crawl's finish reason when the archive could not write or index.
+ARCHIVE_FAILED = "archive_write_failed"
+
+
 @dataclass(frozen=True)
 class ArchiveSettings:
     """The ARCHIVE_* settings, parsed once."""
@@ -67,6 +72,7 @@ class ArchiveSettings:
     gzip_level: int
     operator: str
     description: str
+    db_timeout: float  # seconds an index write waits for a lock before the crawl fails
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> ArchiveSettings:
@@ -83,6 +89,7 @@ class ArchiveSettings:
             gzip_level=settings.getint("ARCHIVE_GZIP_LEVEL"),
             operator=settings.get("ARCHIVE_OPERATOR") or "",
             description=settings.get("ARCHIVE_DESCRIPTION") or "",
+            db_timeout=settings.getfloat("ARCHIVE_DB_TIMEOUT", 30.0),
         )
 
 
@@ -102,15 +109,17 @@ class WarcArchiver:
     """Captures raw responses at ``response_downloaded``, before decompression middleware.
 
     Records reach the index only after ``sync()``: SQLite never names bytes that are
-    not on disk. Write errors are counted and close the spider (signal handlers'
-    exceptions would otherwise be swallowed).
+    not on disk. Every error while writing or indexing takes one path, ``_stop_writing``:
+    the archive writes nothing more, the failure is recorded in the crawl's stats, the
+    spider is closed, and ``spider_closed`` closes what it can (Scrapy would otherwise
+    swallow a signal handler's exception and the crawl would report ``finished``).
     """
 
     def __init__(self, crawler: Crawler, config: ArchiveSettings) -> None:
         self.crawler = crawler
         self.config = config
         self.stats = crawler.stats
-        self.store = Store.open(config.home / "vigil.db")
+        self.store = Store.open(config.home / "vigil.db", timeout=config.db_timeout)
         self.recapture = RecaptureSettings.from_settings(crawler.settings)
         self.revisits = RevisitLookup(self.store.captures)
         self.writer = RotatingWarcWriter(
@@ -121,6 +130,7 @@ class WarcArchiver:
         )
         self._pending: list[Capture] = []
         self._inflight: _Inflight | None = None
+        self.failure: str | None = None  # why the archive stopped writing, if it did
         # CDXJ lines of the records in each open file, sorted and written out when it
         # closes. They wait on disk, in a file without a name (gone with the process): a
         # line per capture held in memory grew the crawl by ~8 MB per 20,000 pages.
@@ -176,7 +186,7 @@ class WarcArchiver:
             raise StopDownload(fail=False)
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
-        if not response.url.startswith(("http://", "https://")):
+        if self.failure is not None or not response.url.startswith(("http://", "https://")):
             return
         try:
             exchange = self._exchange(response, request)
@@ -188,24 +198,20 @@ class WarcArchiver:
             response_record, request_record = build_exchange_records(
                 self.writer.builder, exchange, original and original[1], not_modified)
             pending = self.writer.submit(response_record, request_record)
-        except (WarcWriteError, OSError) as exc:
-            self._write_failed(exc)
-            return
-        # The previous response is written now, while this one is compressed on the
-        # writer's thread as the crawl goes on: one response in flight at most.
-        self._finish_inflight()
-        self._inflight = _Inflight(pending, exchange, response_record, original,
-                                   not_modified, _found_by(request, response.url))
+            # The previous response is written now, while this one is compressed on the
+            # writer's thread as the crawl goes on: one response in flight at most.
+            previous, self._inflight = self._inflight, _Inflight(
+                pending, exchange, response_record, original, not_modified,
+                _found_by(request, response.url))
+            self._finish(previous)
+        except Exception as exc:  # noqa: BLE001 - a signal handler's boundary (see class)
+            self._stop_writing("index" if isinstance(exc, sqlite3.Error) else "write", exc)
 
-    def _finish_inflight(self) -> None:
-        inflight, self._inflight = self._inflight, None
+    def _finish(self, inflight: _Inflight | None) -> None:
+        """Write a submitted response and queue its index row."""
         if inflight is None:
             return
-        try:
-            located = self.writer.finish(inflight.pending)[0]
-        except (WarcWriteError, OSError) as exc:
-            self._write_failed(exc)
-            return
+        located = self.writer.finish(inflight.pending)[0]
         exchange, original = inflight.exchange, inflight.original
         self.stats.inc_value("archive/records_written", 2)
         self.stats.inc_value("archive/responses")
@@ -255,26 +261,42 @@ class WarcArchiver:
                 "via": _chain_start(request),
                 "recheck": int(bool(request.meta.get(meta.RECHECK))),
             }])
-        except sqlite3.Error:
-            # A signal handler's exception is swallowed by Scrapy: make it visible.
-            self.stats.inc_value("archive/index_errors")
-            log.exception("could not record the failure of %s", request.url)
+        except sqlite3.Error as exc:
+            self._stop_writing("index", exc)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        try:
-            self._finish_inflight()
-            self._flush()
-            self.writer.close()
-        except (WarcWriteError, OSError) as exc:
-            self._write_failed(exc)
-        self.store.record_closed_warcs(self.writer.closed_files, self.config.crawl_id,
-                                       self.config.home / "warcs", self.writer.closed_sha256)
+        """Close what can be closed. After a failure the response in flight is not
+        written; the file is still closed (its sync proves what it holds is on disk) and
+        rows of records written are still indexed: nothing written is lost, and a row
+        never names bytes that are not on disk (a file whose close fails stays
+        ``.open`` for the next start's repair)."""
+        if self.failure is None:
+            self._step("write", lambda: self._finish(self._take_inflight()))
+        closed = self._step("close", self.writer.close)
+        if closed:
+            self._step("index", self._flush)
+        self._step("index", lambda: self.store.record_closed_warcs(
+            self.writer.closed_files, self.config.crawl_id, self.config.home / "warcs",
+            self.writer.closed_sha256))
         self.stats.set_value("archive/warc_files", len(self.writer.closed_files))
         self.stats.set_value("archive/warc_names", list(self.writer.closed_files))
         self.stats.set_value("archive/warc_bytes", self.writer.bytes_written)
-        self.store.close()
+        self._step("index", self.store.close)
 
     # -- internals -------------------------------------------------------------
+    def _take_inflight(self) -> _Inflight | None:
+        inflight, self._inflight = self._inflight, None
+        return inflight
+
+    def _step(self, stage: str, action: Callable[[], object]) -> bool:
+        """One step of closing: a failure is recorded and the next step still runs."""
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001 - each closing step runs whatever failed
+            self._stop_writing(stage, exc)
+            return False
+        return True
+
     def _flush(self) -> None:
         if not self._pending:
             return
@@ -283,12 +305,18 @@ class WarcArchiver:
         self.stats.inc_value("archive/indexed", len(self._pending))
         self._pending = []
 
-    def _write_failed(self, exc: BaseException) -> None:
+    def _stop_writing(self, stage: str, exc: BaseException) -> None:
+        """The one failure path: write nothing more, say why, and stop the crawl."""
         self.stats.inc_value("archive/write_errors")
-        log.error("WARC write failed, stopping the crawl: %s", exc)
+        if self.failure is not None:
+            log.error("archive %s failed too: %s", stage, describe_error(exc))
+            return
+        self.failure = f"{stage} failed: {describe_error(exc)}"
+        self.stats.set_value("archive/failure", self.failure)
+        log.error("the archive stopped writing (%s); the crawl stops", self.failure)
         engine = self.crawler.engine
         if engine is not None and engine.spider is not None:
-            deferred_from_coro(engine.close_spider_async(reason="archive_write_failed"))
+            deferred_from_coro(engine.close_spider_async(reason=ARCHIVE_FAILED))
 
     def _exchange(self, response: Response, request: Request) -> HttpExchange:
         body = response.body

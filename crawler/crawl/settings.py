@@ -79,6 +79,8 @@ ARCHIVE_MAX_FILE_SIZE = 1_000_000_000
 ARCHIVE_MAX_PAYLOAD = 100_000_000
 # Captures are indexed in one transaction per this many records, after an fsync.
 ARCHIVE_INDEX_BATCH = 50
+# Seconds an index write waits for another writer's lock; past it the crawl fails.
+ARCHIVE_DB_TIMEOUT = 30.0
 # gzip level of each record (1-9). Bodies sent compressed are stored as sent; this is the
 # speed/size trade for the rest: 1-3 use ISA-L (fast), 4-9 zlib (6: ~20% smaller, 10x slower).
 ARCHIVE_GZIP_LEVEL = 3
