@@ -9,7 +9,7 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from monitor.reader import Prose, is_furniture, is_prose
+from monitor.reader import Prose, card_groups, is_furniture, is_prose
 
 _RELATED_HEADING = re.compile(
     r"^\s*(related(\s+\w+)?|keep\s+reading|more\s+(on|from)\b.*|see\s+also|further\s+reading|"
@@ -70,7 +70,7 @@ def article_blocks(container: etree._Element, url: str, prose: Prose) -> Article
     # The walk would skip comments, and the text after them with them.
     etree.strip_elements(container, etree.Comment, etree.ProcessingInstruction,
                          with_tail=False)
-    doomed = _related_sections(container)
+    doomed = _related_sections(container) | card_groups(container, prose)
     whole = prose.of(container)
     blocks: list[Block] = []
     parts: list[str] = []

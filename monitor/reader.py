@@ -49,25 +49,33 @@ _FURNITURE_ROLES = frozenset(("navigation", "banner", "contentinfo", "complement
 # Furniture is known by whole words of its class or id: "share-buttons", "site-nav",
 # "related_posts", "mostRead". A word inside a longer name is not enough:
 # "field--label-hidden", "elementor-widget-container", "non-ad-column" and
-# "pagination-first" are the wrappers of stories, not furniture.
-_WORDS = frozenset((
-    "nav navbar navigation menu menus sidebar sidebars widget widgets footer masthead "
-    "breadcrumb breadcrumbs crumbs share shares sharing sharebar sharetools social comment "
-    "comments cookie cookies consent gdpr banner advert adverts advertisement advertising "
-    "ad ads adsbygoogle sponsored promo promos popular mostread mostpopular mostviewed "
-    "trending tags taglist tagcloud related newsletter newsletters subscribe subscription "
-    "pagination pager authorbox aboutauthor toolbar rail kicker eyebrow actions").split())
+# "pagination-first" are the wrappers of stories, not furniture. Words of one meaning
+# name furniture after any vendor's prefix ("nv-related-posts", "td-social-sharing")...
+_STRONG_WORDS = frozenset((
+    "sidebar sidebars navbar navigation breadcrumb breadcrumbs share shares sharing "
+    "sharebar sharetools social comment comments cookie cookies consent gdpr advert adverts "
+    "advertisement advertising adsbygoogle sponsored promo promos popular mostread "
+    "mostpopular mostviewed trending related similar featured newsletter newsletters "
+    "subscribe subscription pagination pager authorbox aboutauthor toolbar masthead "
+    "footer ticker").split())
+# ... words of many meanings only at the start of a name, after a prefix of the layout:
+# "nav", "site-menu", "c-widget", but not "elementor-widget-container".
+_WEAK_WORDS = frozenset((
+    "nav menu menus widget widgets banner ad ads tags tag taglist tagcloud topics rail "
+    "kicker eyebrow actions crumbs").split())
+_WORDS = _STRONG_WORDS | _WEAK_WORDS
 # Words that may come before the furniture word ("site-nav", "c-article__share") ...
 _PREFIXES = frozenset((
     "site global main page top bottom primary secondary post article entry story news "
     "blog single the js c m o u left right mobile desktop sticky header").split())
-# ... and after it ("share-buttons", "ad-slot-2", "sidebar-primary").
+# ... and after it ("share-buttons", "ad-slot-2", "sidebar-primary", "related-posts").
 _SUFFIXES = frozenset((
     "bar bars box area list links link wrap wrapper container section block module widget "
     "menu buttons button icons icon tools tool panel items item nav content inner outer "
     "holder slot unit zone region placeholder top bottom left right primary secondary "
     "mobile desktop sticky title heading header footer signup form cta overlay popup modal "
-    "notice group grid feed rail col column count counts container s xs sm md lg").split())
+    "notice group grid feed rail col column count counts s xs sm md lg posts post stories "
+    "story articles article news entries media platforms networks sdk bottom").split())
 # Hidden from the reader: whole tokens only ("label-hidden" hides a label, not a story).
 _HIDDEN_TOKENS = frozenset((
     "hidden is-hidden visually-hidden visuallyhidden sr-only sr-text screen-reader-text "
@@ -106,17 +114,20 @@ def _is_furniture_token(token: str) -> bool:
     start = 0
     while start < len(parts) - 1 and parts[start] in _PREFIXES:
         start += 1
-    if start >= len(parts):
-        return False
-    rest = parts[start:]
-    # A furniture word, or two parts that make one ("most-read", "author_box").
-    if rest[0] in _WORDS:
-        tail = rest[1:]
-    elif len(rest) > 1 and rest[0] + rest[1] in _WORDS:
-        tail = rest[2:]
-    else:
-        return False
-    return all(p in _SUFFIXES or p in _WORDS or p.isdigit() for p in tail)
+    for i in range(start, len(parts)):
+        # A furniture word, or two parts that make one ("most-read", "author_box").
+        if parts[i] in _WORDS:
+            word, tail = parts[i], parts[i + 1:]
+        elif i + 1 < len(parts) and parts[i] + parts[i + 1] in _WORDS:
+            word, tail = parts[i] + parts[i + 1], parts[i + 2:]
+        else:
+            word, tail = "", []
+        if word and (i == start or word in _STRONG_WORDS) and all(
+                p in _SUFFIXES or p in _WORDS or p.isdigit() for p in tail):
+            return True
+        if i == start and word in _WEAK_WORDS:
+            return False  # "widget-text-editor": a widget of the story itself
+    return False
 
 
 @lru_cache(maxsize=8192)
@@ -145,6 +156,8 @@ def looks_like_furniture(el: etree._Element) -> bool:
     tag = el.tag
     if tag in INVISIBLE_TAGS or tag in _FURNITURE_TAGS:
         return True
+    if tag in ("body", "html"):  # their classes describe the layout: "content-sidebar"
+        return False
     if "-" in tag and _custom_furniture(tag):
         return True
     if el.get("role", "") in _FURNITURE_ROLES or el.get("hidden") is not None or \
@@ -208,6 +221,33 @@ def is_furniture(el: etree._Element, prose: Prose, whole: int) -> bool:
         return el.find(".//h1") is None
     names = _names(el)
     return names != " " and _comment_name(names)
+
+
+_GROUPS = etree.XPath(".//*[count(*) >= 3]")
+_CARD_MARKS = etree.XPath("boolean(.//a) and boolean(.//img|.//picture|.//time|.//h2|.//h3"
+                          "|.//h4)")
+
+
+def card_groups(container: etree._Element, prose: Prose) -> set[etree._Element]:
+    """Rows of teasers in the story's element ("More from the section", a grid of related
+    posts): three or more siblings of one shape, each a link with a picture, a heading or
+    a date, together holding little of the story's prose. (A listicle's items, each a
+    heading, a picture and paragraphs, hold most of it.)"""
+    whole = prose.of(container)
+    groups: set[etree._Element] = set()
+    for parent in _GROUPS(container):
+        assert isinstance(parent, etree._Element)
+        children = [c for c in parent if isinstance(c.tag, str)]
+        if len(children) < 3:
+            continue
+        shape = (children[0].tag, children[0].get("class"))
+        if any((c.tag, c.get("class")) != shape for c in children) or \
+                not all(_CARD_MARKS(c) for c in children):
+            continue
+        if whole and prose.of(parent) >= STORY_SHARE * whole:
+            continue
+        groups.add(parent)
+    return groups
 
 
 def is_prose(el: etree._Element) -> bool:
@@ -322,26 +362,70 @@ def _is_logo(heading: etree._Element) -> bool:
 _PUNCTUATION = ".,:;!?\"'()\u00ab\u00bb\u2018\u2019\u201c\u201d"
 
 
+_INVISIBLE_CHARS = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+
+
 def _words(text: str) -> set[str]:
-    return {w.lower().strip(_PUNCTUATION) for w in text.split()}
+    """Its words, as a reader sees them (soft hyphens and zero-width spaces are not)."""
+    return {w.lower().strip(_PUNCTUATION) for w in text.translate(_INVISIBLE_CHARS).split()}
 
 
-def _headline(root: etree._Element, container: etree._Element | None,
-              hint: str) -> etree._Element | None:
-    """The <h1> a reader sees as the story's headline: the first in the story, else the
-    one outside it that best matches the page's own statement of its title (``hint``)."""
-    if container is not None:
-        for heading in container.iter("h1"):
-            if _TEXT(heading) and not _is_logo(heading) and not _hidden(heading):
-                return heading
-    found = [h for h in root.iter("h1") if _TEXT(h) and not _is_logo(h) and not _hidden(h)
-             and not any(a.tag in ("nav", "footer", "aside") or a.get("role") in
-                         ("navigation", "contentinfo", "complementary")
-                         for a in h.iterancestors())]
-    if len(found) <= 1:
-        return found[0] if found else None
+# A heading is the headline the page states (og:title, <title>) when half its words are in
+# it, and at least this many (a heading of fewer words: all of them but one, so that the
+# headline edited stays the headline).
+HEADLINE_SHARE, HEADLINE_WORDS = 0.5, 3
+_HEADLINE_TAGS = ("h1", "h2", "h3")
+
+
+def _headline(root: etree._Element, container: etree._Element | None, hint: str,
+              prose: Prose) -> etree._Element | None:
+    """The heading a reader sees as the story's headline: an <h1> that shows the title
+    the page states for itself (``hint``), else the first <h1> in the story, else an
+    <h2> or <h3> that shows it, else the first <h1> outside furniture."""
     wanted = _words(hint)
-    return max(found, key=lambda h: len(_words(str(_TEXT(h))) & wanted))
+    inside = set(container.iter(*_HEADLINE_TAGS)) if container is not None else set()
+    best: dict[bool, tuple[tuple[float, int, bool], etree._Element]] = {}
+    first_inside = first_h1 = None
+    for heading in root.iter(*_HEADLINE_TAGS):
+        text = str(_TEXT(heading))
+        if not text or _is_logo(heading) or _hidden(heading):
+            continue
+        words = _words(text)
+        matched = len(words & wanted)
+        h1 = heading.tag == "h1"
+        shows = bool(words) and matched >= min(HEADLINE_WORDS, max(1, len(words) - 1)) \
+            and matched / len(words) >= HEADLINE_SHARE
+        # An <h1> that shows the page's title is its headline wherever the template put
+        # it (in a wrapper named for its breadcrumb, say); any other heading only outside
+        # the page's furniture.
+        if not (shows and h1) and _in_furniture(heading, prose):
+            continue
+        if h1 and heading in inside and first_inside is None:
+            first_inside = heading
+        if h1 and first_h1 is None:
+            first_h1 = heading
+        if shows:
+            key = (matched / len(words), -_HEADLINE_TAGS.index(str(heading.tag)),
+                   heading in inside)
+            if h1 not in best or key > best[h1][0]:
+                best[h1] = (key, heading)
+    if True in best:
+        return best[True][1]
+    if first_inside is not None:
+        return first_inside
+    if False in best:
+        return best[False][1]
+    return first_h1
+
+
+def _in_furniture(heading: etree._Element, prose: Prose) -> bool:
+    """Inside the page's navigation, rails or footer (a wrapper named as furniture that
+    holds most of the page's prose is the page's, as an off-canvas menu's is)."""
+    return any(a.tag in ("nav", "footer", "aside") or a.get("role") in (
+        "navigation", "contentinfo", "complementary") or (
+        a.tag not in ("body", "html") and _names(a) != " " and furniture_name(_names(a))
+        and prose.of(a) < STORY_SHARE * prose.total)
+        for a in heading.iterancestors())
 
 
 def _hidden(el: etree._Element) -> bool:
@@ -363,7 +447,7 @@ def read_story(root: etree._Element) -> Story:
     container, reading = _container(root, prose)
     # The title the page states for itself picks the headline among several <h1>s.
     hint = str(_OG_TITLE(root)) or str(_PAGE_TITLE(root))
-    headline = _headline(root, container, hint)
+    headline = _headline(root, container, hint, prose)
     if container is not None and headline is not None:
         container = _with_lead(container, headline)
     return Story(container, reading, headline, prose)
