@@ -7,7 +7,25 @@ from typing import Any
 
 import scrapy
 
+from archive.urls import site_key
 from spiders import meta as keys
+
+# Asked of each URL as its request is made: False if it is not to be fetched (the gate
+# records why).
+Gate = Callable[[str, dict[str, Any]], bool]
+
+
+def referer_for(referrer: str, url: str) -> str | None:
+    """The Referer a request for ``url`` found on ``referrer`` carries: the page itself
+    within its site (host without ``www.``, and port), nothing to another site, nothing
+    from https to http."""
+    if referrer.startswith("https:") and not url.startswith("https:"):
+        return None
+    try:
+        same = site_key(referrer) == site_key(url)
+    except ValueError:
+        return None
+    return referrer if same else None
 
 
 class Frontier:
@@ -21,8 +39,9 @@ class Frontier:
     the same kind on a page; only ``window`` requests are out with Scrapy at a time.
     """
 
-    def __init__(self, window: int) -> None:
+    def __init__(self, window: int, gate: Gate | None = None) -> None:
         self.window = window
+        self.gate = gate
         self._waiting: list[tuple[str, Callable[..., Any], dict[str, Any]]] = []
         # Requests handed to Scrapy whose callback or errback has not run yet. One that
         # Scrapy drops without either (a filtered duplicate) is forgotten at `idle()`.
@@ -52,6 +71,14 @@ class Frontier:
         """Requests for waiting URLs, as many as the window has room for."""
         while self._waiting and self.in_flight < self.window:
             url, callback, meta = self._waiting.pop()
+            if self.gate is not None and not self.gate(url, meta):
+                continue
+            referer = referer_for(meta[keys.REFERRER], url)
+            try:
+                request = scrapy.Request(url, callback=callback, errback=errback,
+                                         meta=dict(meta),
+                                         headers={"Referer": referer} if referer else None)
+            except ValueError:  # a URL Scrapy cannot request: one link, not the page's
+                continue
             self.in_flight += 1
-            yield scrapy.Request(url, callback=callback, errback=errback, meta=dict(meta),
-                                 headers={"Referer": meta[keys.REFERRER]})
+            yield request

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
@@ -17,6 +19,8 @@ from twisted.python.failure import Failure
 from archive.found_by import FoundBy
 from archive.urls import is_listing_page, is_share_link, normalize_url, same_page, site_key
 from spiders import meta as keys
+from spiders.budgets import HOPS, Budgets, BudgetSettings
+from spiders.failures import BudgetExceeded, Refused, UrlTooLong
 from spiders.frontier import Frontier
 from spiders.links import PageLinks, css_urls, parse_html
 from spiders.signals import fetch_failed
@@ -27,6 +31,11 @@ SEED, RELATED, CITED, REQUISITE, PROBE = (FoundBy.SEED, FoundBy.RELATED, FoundBy
 # to one response (its truncation, its conditional request, its byte count, its redirects).
 INHERITED = (keys.SOURCE, keys.FOUND_BY, keys.DEPTH, keys.MAX_DEPTH,
              keys.SITES, "dont_obey_robotstxt")
+
+
+# Failure rows for URLs the spider itself refuses (too long, over a budget): this many per
+# source and kind, the rest only counted (a trap page can hold a million such links).
+REFUSALS_RECORDED = 10
 
 
 def inherited(meta: dict[str, Any]) -> dict[str, Any]:
@@ -45,13 +54,20 @@ class SourceSpider(scrapy.Spider):
         # but only after a Request was built, fingerprinted and scheduled: on a site where
         # every page links a dozen others, that is most of a crawl's requests.
         self._requested: set[str] = set()
-        self._frontier = Frontier(window=64)
+        self._frontier = Frontier(window=64, gate=self._admit)
+        self._budgets = Budgets(BudgetSettings(pages=0, bytes=0, seconds=0, hops=0))
+        self._url_limit = 0
+        self._refusals: dict[tuple[Any, str], int] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
         spider: SourceSpider = super().from_crawler(crawler, *args, **kwargs)
         # Enough requests out with Scrapy to keep every download slot busy.
         spider._frontier.window = max(16, 4 * crawler.settings.getint("CONCURRENT_REQUESTS"))
+        spider._budgets = Budgets(BudgetSettings.from_settings(crawler.settings))
+        # Scrapy's UrlLengthMiddleware would drop a longer URL unseen: it is refused here,
+        # and recorded.
+        spider._url_limit = crawler.settings.getint("URLLENGTH_LIMIT")
         crawler.signals.connect(spider._idle, signal=signals.spider_idle)
         return spider
 
@@ -82,13 +98,17 @@ class SourceSpider(scrapy.Spider):
             # Seeds go through the dupe filter too, so that a related article linking
             # back to its source does not fetch the source twice.
             self._requested.add(source["url"])
+            if self._too_long(source["url"], meta) or not self._admit(source["url"], meta):
+                continue
             self._frontier.sent()
             yield scrapy.Request(source["url"], callback=self.parse_page, errback=self.failed,
                                  meta=meta)
             if site_key(source["url"]) not in probed:
                 probed.add(site_key(source["url"]))
-                self._frontier.sent()
-                yield self._probe(source["url"], meta)
+                probe = self._probe(source["url"], meta)
+                if self._admit(probe.url, probe.meta):
+                    self._frontier.sent()
+                    yield probe
 
     def _rechecks(self, meta: dict[str, Any], linked: set[str]) -> Iterator[scrapy.Request]:
         """Pages the source's last good crawl monitored that its page no longer links (or
@@ -104,6 +124,8 @@ class SourceSpider(scrapy.Spider):
             recheck = {**inherited(meta), keys.FOUND_BY: page["found_by"],
                        keys.DEPTH: meta[keys.MAX_DEPTH],
                        keys.REFERRER: page["referrer"], keys.RECHECK: True}
+            if self._too_long(page["url"], recheck) or not self._admit(page["url"], recheck):
+                continue
             self._frontier.sent()
             yield scrapy.Request(page["url"], callback=self.parse_cited if cited
                                  else self.parse_page, errback=self.failed, meta=recheck)
@@ -118,7 +140,7 @@ class SourceSpider(scrapy.Spider):
 
     def parse_probe(self, response: Response) -> Iterator[scrapy.Request]:
         """The probe's answer is only kept for comparison."""
-        self._frontier.answered()
+        self._answered(response)
         yield from self._frontier.release(self.failed)
 
     def _meta_for(self, response: Response, found_by: str,
@@ -135,12 +157,57 @@ class SourceSpider(scrapy.Spider):
         if url in self._requested:
             return
         self._requested.add(url)
+        if self._too_long(url, meta) or not _well_formed(url):
+            return
         self._frontier.add(url, callback, meta)
+
+    def _answered(self, response: Response) -> None:
+        """A response came: room for one more request, and its bytes (as received) spent
+        from its source's budget."""
+        self._frontier.answered()
+        size = response.meta.get(keys.RECEIVED) or len(response.body)
+        self._budgets.spent_bytes(response.meta.get(keys.SOURCE), size)
+
+    def _admit(self, url: str, meta: dict[str, Any]) -> bool:
+        """The frontier's gate: whether the source's budgets have room for ``url``; if
+        not, the refusal is recorded."""
+        over = self._budgets.admit(meta.get(keys.SOURCE), meta.get(HOPS, 0))
+        if over is None:
+            return True
+        budget, message = over
+        self._refuse(url, meta, BudgetExceeded(f"{budget}: {message}"), str(budget))
+        return False
+
+    def _too_long(self, url: str, meta: dict[str, Any]) -> bool:
+        if not self._url_limit or len(url) <= self._url_limit:
+            return False
+        self._refuse(url, meta, UrlTooLong(
+            f"the URL is {len(url)} characters long, over URLLENGTH_LIMIT "
+            f"({self._url_limit})"), "url-length")
+        return True
+
+    def _refuse(self, url: str, meta: dict[str, Any], error: Refused, kind: str) -> None:
+        """Record that ``url`` is not fetched: a failure row for the first few of each
+        kind of a source, a stat for every one."""
+        stats = self.crawler.stats if self.crawler is not None else None
+        if stats is not None:
+            stats.inc_value(f"crawl/refused/{error.reason}/{kind}")
+        key = (meta.get(keys.SOURCE), kind)
+        count = self._refusals[key] = self._refusals.get(key, 0) + 1
+        if count > REFUSALS_RECORDED or self.crawler is None:
+            return
+        try:
+            request = scrapy.Request(url, meta=dict(meta))
+        except ValueError:
+            return
+        self.crawler.signals.send_catch_log(fetch_failed, request=request,
+                                            failure=Failure(error),  # type: ignore[no-untyped-call]
+                                            spider=self)
 
     def parse_page(self, response: Response) -> Iterator[scrapy.Request]:
         """Seeds and related articles: follow requisites, related links and citations;
         for a seed, then recheck the known pages it no longer links."""
-        self._frontier.answered()
+        self._answered(response)
         if response.meta.get(keys.FOUND_BY) != SEED:
             self._links(response, None)
         else:
@@ -171,7 +238,7 @@ class SourceSpider(scrapy.Spider):
                 continue
             if site_key(url) not in sites and not is_share_link(url, response.url):
                 if linked is not None:
-                    linked.add(normalize_url(url))
+                    _link(linked, url)
                 cited_meta = cited_meta or self._meta_for(response, CITED, {keys.SITES: sites})
                 self._follow(url, self.parse_cited, cited_meta)
         if depth >= max_depth:
@@ -183,14 +250,14 @@ class SourceSpider(scrapy.Spider):
             if site_key(url) in sites and not is_listing_page(url) and \
                     not same_page(url, response.url):
                 if linked is not None:
-                    linked.add(normalize_url(url))
+                    _link(linked, url)
                 related_meta = related_meta or self._meta_for(
                     response, RELATED, {keys.DEPTH: depth + 1, keys.SITES: sites})
                 self._follow(url, self.parse_page, related_meta)
 
     def parse_cited(self, response: Response) -> Iterator[scrapy.Request]:
         """Cited pages are captured with their requisites and never followed further."""
-        self._frontier.answered()
+        self._answered(response)
         if _is_html(response):
             assert isinstance(response, TextResponse)
             self._requisites(response, _parse(response).requisites)
@@ -198,16 +265,18 @@ class SourceSpider(scrapy.Spider):
 
     def parse_requisite(self, response: Response) -> Iterator[scrapy.Request]:
         """Stylesheets bring their fonts, images and imports; other requisites end here."""
-        self._frontier.answered()
+        self._answered(response)
         if isinstance(response, TextResponse) and b"css" in _content_type(response):
             self._requisites(response, css_urls(response.text, response.url))
         yield from self._frontier.release(self.failed)
 
     def _requisites(self, response: Response, urls: list[str]) -> None:
+        """Queue requisites one hop deeper than ``response`` (a page's own are 1 deep)."""
         meta: dict[str, Any] | None = None
         for url in urls:
             if url not in self._requested:
-                meta = meta or self._meta_for(response, REQUISITE)
+                meta = meta or self._meta_for(
+                    response, REQUISITE, {HOPS: response.meta.get(HOPS, 0) + 1})
                 self._follow(url, self.parse_requisite, meta)
 
     def failed(self, failure: Failure) -> Iterator[scrapy.Request]:
@@ -222,6 +291,21 @@ class SourceSpider(scrapy.Spider):
             if request.meta.get(keys.FOUND_BY) == SEED:
                 yield from self._rechecks(request.meta, set())
         yield from self._frontier.release(self.failed)
+
+
+def _well_formed(url: str) -> bool:
+    """A URL Scrapy can request: a link with port 99999 or a broken IPv6 host is passed
+    over alone, never stopping the page's other links."""
+    try:
+        urlsplit(url).port  # noqa: B018 -- raises ValueError on a bad port or host
+    except ValueError:
+        return False
+    return True
+
+
+def _link(linked: set[str], url: str) -> None:
+    with contextlib.suppress(ValueError):  # not a URL any page could be known by
+        linked.add(normalize_url(url))
 
 
 def _parse(response: TextResponse) -> PageLinks:

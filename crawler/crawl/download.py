@@ -1,17 +1,38 @@
-"""An HTTP/1.1 download handler that keeps the server's reason phrase for the WARC."""
+"""The HTTP/1.1 download handler: connects only where the destination policy allows, keeps
+the server's reason phrase for the WARC."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from scrapy import Request
-from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler, _ScrapyAgent
+from scrapy.core.downloader.handlers.http11 import (
+    HTTP11DownloadHandler,
+    _BindAddressAgent,
+    _ScrapyAgent,
+)
+from scrapy.crawler import Crawler
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from scrapy.utils._download_handlers import wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
+from twisted.internet.error import DNSLookupError
+from twisted.internet.interfaces import IHostnameResolver, IResolutionReceiver
+from twisted.python.failure import Failure
+from twisted.web.client import _StandardEndpointFactory
+from zope.interface import implementer
 
+from crawler.crawl.destinations import (
+    DestinationPolicy,
+    literal_address,
+    origin,
+    refused_message,
+)
 from spiders import meta
+from spiders.failures import DestinationRefused
 
 
 def response_class(headers: Headers, url: str, body: bytes) -> type[Response]:
@@ -43,7 +64,106 @@ def undecoded(response: Response) -> Response:
                     protocol=response.protocol)
 
 
+@implementer(IHostnameResolver)
+class _CheckingResolver:
+    """A name resolver that hands on only the addresses the destination policy allows and
+    notes the others: the endpoint connects to exactly what was checked, so a name that
+    resolves to a public address for the check and a private one for the connection (DNS
+    rebinding) has no second lookup to slip through."""
+
+    def __init__(self, inner: Any, refusal: Callable[[str], str | None],
+                 refused: list[str]) -> None:
+        self._inner, self._refusal, self._refused = inner, refusal, refused
+
+    def resolveHostName(self, resolutionReceiver: Any, hostName: str, portNumber: int = 0,
+                        addressTypes: Any = None, transportSemantics: str = "TCP") -> Any:
+        refusal, refused = self._refusal, self._refused
+
+        @implementer(IResolutionReceiver)
+        class Filter:
+            @staticmethod
+            def resolutionBegan(resolution: Any) -> None:
+                resolutionReceiver.resolutionBegan(resolution)
+
+            @staticmethod
+            def addressResolved(address: Any) -> None:
+                why = refusal(str(address.host))
+                if why is None:
+                    resolutionReceiver.addressResolved(address)
+                else:
+                    refused.append(why)
+
+            @staticmethod
+            def resolutionComplete() -> None:
+                resolutionReceiver.resolutionComplete()
+
+        return self._inner.resolveHostName(Filter(), hostName, portNumber, addressTypes,
+                                           transportSemantics)
+
+
+class _CheckedHostnameEndpoint(HostnameEndpoint):
+    """Twisted's HostnameEndpoint, connecting only to addresses the policy allows."""
+
+    def __init__(self, reactor: Any, host: str, port: int,
+                 refusal: Callable[[str], str | None], **kwargs: Any) -> None:
+        # Set first: Twisted's constructor asks for the resolver already.
+        self._refusal = refusal
+        self._refused: list[str] = []
+        super().__init__(reactor, host, port, **kwargs)
+
+    def _getNameResolverAndMaybeWarn(self, reactor: Any) -> Any:
+        inner = super()._getNameResolverAndMaybeWarn(reactor)
+        return _CheckingResolver(inner, self._refusal, self._refused)
+
+    def connect(self, protocolFactory: Any) -> Deferred[Any]:
+        del self._refused[:]
+
+        def refused(failure: Failure) -> Failure:
+            if self._refused and failure.check(DNSLookupError):  # type: ignore[no-untyped-call]
+                raise DestinationRefused(refused_message(self._hostText, self._refused,
+                                                         resolved=True))
+            return failure
+
+        connecting: Deferred[Any] = super().connect(protocolFactory)
+        return connecting.addErrback(refused)
+
+
+class _CheckedEndpointFactory(_StandardEndpointFactory):
+    """Twisted's endpoints for http and https, with the host's addresses checked."""
+
+    def __init__(self, standard: Any, refusal: Callable[[str], str | None]) -> None:
+        super().__init__(standard._reactor, standard._policyForHTTPS,  # type: ignore[no-untyped-call]
+                         standard._connectTimeout, standard._bindAddress)
+        self._refusal = refusal
+
+    def endpointForURI(self, uri: Any) -> Any:
+        kwargs: dict[str, Any] = {"bindAddress": self._bindAddress}
+        if self._connectTimeout is not None:
+            kwargs["timeout"] = self._connectTimeout
+        host = uri.host.decode("ascii", "backslashreplace")
+        endpoint = _CheckedHostnameEndpoint(self._reactor, host, uri.port, self._refusal,
+                                            **kwargs)
+        if uri.scheme == b"http":
+            return endpoint
+        if uri.scheme == b"https":
+            creator = self._policyForHTTPS.creatorForNetloc(uri.host, uri.port)
+            return wrapClientTLS(creator, endpoint)  # type: ignore[arg-type]
+        return super().endpointForURI(uri)
+
+
 class _ReasonKeepingAgent(_ScrapyAgent):
+    # The policy's check of a resolved address, None for a trusted destination.
+    refusal: Callable[[str], str | None] | None = None
+
+    def _get_agent(self, request: Request, timeout: float) -> Any:
+        agent = super()._get_agent(request, timeout)
+        # Through a proxy the proxy resolves the name: only a literal address is checked
+        # (download_request, before this).
+        if self.refusal is not None and type(agent) is _BindAddressAgent:
+            agent._endpointFactory = _CheckedEndpointFactory(agent._endpointFactory,
+                                                             self.refusal)
+        return agent
+
     # Scrapy builds its Response without Twisted's `phrase`; stash it in meta,
     # which the archiver reads at response_downloaded.
     def _cb_bodyready(self, txresponse: Any, request: Request) -> Any:
@@ -57,9 +177,41 @@ class _ReasonKeepingAgent(_ScrapyAgent):
 
 
 class ReasonKeepingHTTP11DownloadHandler(HTTP11DownloadHandler):
-    """Scrapy's HTTP/1.1 handler, with an agent that records the reason phrase."""
+    """Scrapy's HTTP/1.1 handler, with an agent that records the reason phrase and
+    connects to a URL found on a page only if its address is public (or allowed).
+
+    The operator's sources are trusted, and so is each one's host and port: whatever it
+    resolves to, it is what was asked for. Every other URL (links, citations, requisites,
+    redirects, robots.txt) is checked on the address it is about to connect to.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self._destinations = DestinationPolicy.from_settings(crawler.settings)
+        self._trusted: frozenset[tuple[str, int]] | None = None
+
+    def _trusted_origins(self) -> frozenset[tuple[str, int]]:
+        if self._trusted is None:
+            sources = getattr(self._crawler.spider, "sources", None) or []
+            self._trusted = frozenset(o for o in (origin(s["url"]) for s in sources) if o)
+        return self._trusted
+
+    def _refusal(self, request: Request) -> Callable[[str], str | None] | None:
+        """The check the request's connection must pass, None if it is trusted; a URL
+        whose host is itself a refused address is refused before anything is sent."""
+        where = origin(request.url)
+        if where is None or where in self._trusted_origins():
+            return None
+        literal = literal_address(where[0])
+        if literal is not None:
+            # An IPv6 host is shown as written; an IPv4 one as the address it means.
+            why = self._destinations.refusal(where[0] if ":" in where[0] else str(literal))
+            if why is not None:
+                raise DestinationRefused(refused_message(where[0], [why], resolved=False))
+        return self._destinations.refusal
 
     async def download_request(self, request: Request) -> Response:
+        refusal = self._refusal(request)
         agent = _ReasonKeepingAgent(
             contextFactory=self._contextFactory,
             bindAddress=self._bind_address,
@@ -70,6 +222,7 @@ class ReasonKeepingHTTP11DownloadHandler(HTTP11DownloadHandler):
             crawler=self._crawler,
             tls_verbose_logging=self._tls_verbose_logging,
         )
+        agent.refusal = refusal
         # Same exception mapping as the parent: timeouts and DNS errors reach the
         # errback as Scrapy's own exception types.
         with wrap_twisted_exceptions():

@@ -37,17 +37,26 @@ REDIRECT_MAX_TIMES = 10
 DEFAULT_REQUEST_HEADERS = {
     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
     "Accept-Language": "en",
-    # No zstd: replay tools cannot read it yet.
-    "Accept-Encoding": "gzip, deflate, br",
+    # No zstd and no br: the archive's readers cannot all read them yet (warcio 1.8's
+    # reader fails on every br body with Google's brotli, webrecorder/warcio#73; zstd has
+    # no replay support). A server that sends br anyway is archived as it sent it
+    # (`python -m archive.warcio_brotli check` reads those files).
+    "Accept-Encoding": "gzip, deflate",
 }
 DOWNLOAD_HANDLERS = {
     "http": "crawler.crawl.download.ReasonKeepingHTTP11DownloadHandler",
     "https": "crawler.crawl.download.ReasonKeepingHTTP11DownloadHandler",
 }
 DOWNLOADER_MIDDLEWARES = {
-    # After HttpCompressionMiddleware (590) in process_request, before it in
-    # process_response: a 304 is replaced by the archived, still-encoded original.
+    # After decompression (590) in process_request, before it in process_response: a 304
+    # is replaced by the archived, still-encoded original.
     "crawler.crawl.conditional.ConditionalRequests": 600,
+    # Scrapy's own, with its size guard at CRAWL_DECODE_CAP rather than DOWNLOAD_MAXSIZE.
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.crawl.decoding.CappedDecompression": 590,
+    # Scrapy's own, with browsers' limits on cookies.
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    "crawler.crawl.cookies.BoundedCookies": 700,
 }
 # Every request a callback yields goes through each spider middleware's async generator.
 # The crawl depth is vigil's own (vigil_depth), and meta is never copied from a response:
@@ -56,6 +65,9 @@ DOWNLOADER_MIDDLEWARES = {
 SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
     "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+    # No Referer to other sites, whatever a page's Referrer-Policy asks.
+    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
+    "crawler.crawl.referrer.SameSiteReferer": 700,
 }
 # The spider yields requests, never items: Scrapy would otherwise start 100 asyncio
 # tasks per response to process its output in parallel (a tenth of a crawl's CPU).
@@ -73,6 +85,23 @@ EXTENSIONS = {
 REMOTE_CONTROL_ENABLED = False
 EXTENSIONS_BASE = {path: order for path, order in _SCRAPY_EXTENSIONS.items()
                    if path != "scrapy.extensions.remote_control.RemoteControl"}
+
+# -- what a page cannot make the crawl do ------------------------------------------
+# Networks a URL found on a page (link, citation, requisite, redirect, robots.txt) may
+# reach besides public addresses: CIDRs, e.g. ["127.0.0.0/8"] ([crawl] allow_networks in
+# vigil.toml, or -s CRAWL_ALLOW_NETWORKS=127.0.0.0/8,10.0.0.0/8). A source's own host
+# and port are always allowed (crawler/crawl/destinations.py).
+CRAWL_ALLOW_NETWORKS: list[str] = []
+# Bytes a body may decode to before the spider stops reading it; it stays archived as
+# received (crawler/crawl/decoding.py).
+CRAWL_DECODE_CAP = 200_000_000
+# Budgets of one source in one crawl (spiders/budgets.py), far above any news site's:
+# past one, the source's further URLs are not fetched, and a failure row says so.
+CRAWL_SOURCE_MAX_PAGES = 100_000
+CRAWL_SOURCE_MAX_BYTES = 20_000_000_000
+CRAWL_SOURCE_MAX_SECONDS = 12 * 3600
+# Requisites of requisites: page -> stylesheet -> @import -> font is 3.
+CRAWL_MAX_REQUISITE_HOPS = 8
 
 # -- archive (crawler/archiving.py) ---------------------------------------------
 ARCHIVE_MAX_FILE_SIZE = 1_000_000_000

@@ -19,11 +19,13 @@ from crawler.demo.siteserver import Route, SiteServer
 NEWS_ADDRESS = ("127.0.0.1", 8741)
 OUTSIDE_ADDRESS = ("127.0.0.2", 8742)
 
-# The replica is on loopback and ours: no need to be polite to it.
+# The replica is on loopback and ours: no need to be polite to it, and the site it cites
+# (on another loopback address) may be fetched.
 DEMO_SETTINGS = {
     "DOWNLOAD_DELAY": "0",
     "AUTOTHROTTLE_ENABLED": "False",
     "CONCURRENT_REQUESTS_PER_DOMAIN": "8",
+    "CRAWL_ALLOW_NETWORKS": "127.0.0.0/8",
 }
 
 
