@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from archive.canonical import variants
 from archive.timeutil import parse_stored, warc_date
 from archive.urls import normalize_url
 
@@ -138,9 +139,20 @@ class CaptureIndex:
                 self.db.execute(f"DELETE FROM captures WHERE id IN "
                                 f"({', '.join('?' * len(chunk))})", chunk)
 
+    def resolve(self, url: str) -> str:
+        """The indexed URL that answers for ``url``, matched as archives match (SURT):
+        ``url`` itself when it has captures, else the nearest of its variants that has
+        some (other scheme, ``www.``, trailing slash), else ``url`` normalised."""
+        candidates = variants(url)
+        marks = ", ".join("?" * len(candidates))
+        held = {r[0] for r in self.db.execute(
+            f"SELECT DISTINCT url FROM captures WHERE url IN ({marks})", candidates)}
+        return next((c for c in candidates if c in held), normalize_url(url))
+
     def history(self, url: str) -> list[Capture]:
-        """Every capture of ``url``, oldest first (ties by insertion order)."""
-        return list(self._query("url = ? ORDER BY timestamp, id", [normalize_url(url)]))
+        """Every capture of ``url`` (matched as ``resolve`` matches), oldest first (ties
+        by insertion order)."""
+        return list(self._query("url = ? ORDER BY timestamp, id", [self.resolve(url)]))
 
     def has_url(self, url: str) -> bool:
         sql = "SELECT 1 FROM captures WHERE url = ? LIMIT 1"
@@ -151,8 +163,9 @@ class CaptureIndex:
 
         Equal distances go to the earlier capture; ``at=None`` means the latest. Two
         index probes, each a range scan on (url, timestamp): no full history is read.
+        The URL is matched as ``resolve`` matches it.
         """
-        key = normalize_url(url)
+        key = self.resolve(url)
         # A revisit counts with the status of the payload it serves (a 304 serves a 200).
         status = "" if any_status else " AND payload_status BETWEEN 200 AND 299"
         if at is None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, date, datetime
 
 _DIGITS = re.compile(r"^\d{4,14}$")
+# Missing digits are taken from the earliest moment, one character at a time, as the
+# Wayback Machine pads a partial timestamp ("2026" is 2026-01-01T00:00:00Z).
+_PAD_DOWN = "10000101000000"
 
 
 class InvalidDatetime(ValueError):
@@ -19,12 +23,8 @@ def parse_datetime(text: str) -> datetime:
     naive datetimes are taken as UTC.
     """
     value = text.strip()
-    if _DIGITS.match(value) and len(value) % 2 == 0:
-        padded = value + "0101000000"[len(value) - 4 :] if len(value) < 14 else value
-        try:
-            return datetime.strptime(padded, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
-        except ValueError as exc:
-            raise InvalidDatetime(f"not a valid datetime: {text!r}") from exc
+    if _DIGITS.match(value):
+        return from_digits(value)
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
@@ -37,6 +37,22 @@ def parse_datetime(text: str) -> datetime:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def from_digits(value: str) -> datetime:
+    """4 to 14 digits of ``YYYYMMDDhhmmss`` as a UTC datetime: missing digits padded the
+    Wayback way, each field then brought into its range (month 19 is 12, day 39 the
+    month's last, hour 29 is 23), as pywb reads a partial timestamp."""
+    if not _DIGITS.match(value):
+        raise InvalidDatetime(f"not 4 to 14 digits: {value!r}")
+    padded = value + _PAD_DOWN[len(value):]
+    year, month = int(padded[:4]), min(max(int(padded[4:6]), 1), 12)
+    day = min(max(int(padded[6:8]), 1), calendar.monthrange(year, month)[1])
+    try:
+        return datetime(year, month, day, min(int(padded[8:10]), 23),
+                        min(int(padded[10:12]), 59), min(int(padded[12:14]), 59), tzinfo=UTC)
+    except ValueError as exc:  # year 0
+        raise InvalidDatetime(f"not a valid datetime: {value!r}") from exc
 
 
 def utcnow() -> datetime:
