@@ -1,0 +1,84 @@
+"""The CDXJ a replay tool reads, in which a server-not-modified revisit resolves to content.
+
+A 304 revisit record keeps the HTTP headers the server sent, ``304 Not Modified`` and no
+body, as WARC says it should. Replay tools answer a memento with the status of the
+record (pywb) or of its index line (ReplayWeb.page), so a 304 replays as an empty page.
+These indexes leave the records as they are and say in the index where the content is:
+
+- for pywb (``replay_lines``), the line of a 304 revisit points at the record holding the
+  payload, under the revisit's own URL and time, with that record's status and type;
+- in a WACZ (``resolve_not_modified``), the line stays a ``warc/revisit`` line but carries
+  the status of the record it revisits, so ReplayWeb.page fetches the original's payload.
+
+Identical-payload revisits (200 headers, no body) need neither: both tools resolve them
+by WARC-Refers-To-Target-URI, WARC-Refers-To-Date and the payload digest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+
+from archive.cdxj import cdxj_line
+from archive.index import Capture, CaptureIndex
+
+NOT_MODIFIED = 304
+REVISIT_MIME = "warc/revisit"
+
+
+def _line(capture: Capture, holder: Capture) -> str:
+    return cdxj_line(
+        target_uri=capture.target_uri or capture.url, warc_date=capture.timestamp,
+        revisit=holder.revisit, content_type=holder.content_type, status=holder.status,
+        payload_digest=holder.payload_digest, offset=holder.offset, length=holder.length,
+        filename=holder.warc)
+
+
+def replay_lines(index: CaptureIndex) -> Iterator[str]:
+    """One CDXJ line per capture (unsorted): 304 revisits pointed at their payload."""
+    held: dict[int, Capture] = {}
+    not_modified: list[Capture] = []
+    for capture in index.all():
+        if capture.id is not None and not capture.revisit:
+            held[capture.id] = capture
+        if capture.revisit and capture.status == NOT_MODIFIED:
+            not_modified.append(capture)
+        else:
+            yield _line(capture, capture)
+    for capture in not_modified:
+        holder = held.get(capture.refers_to) if capture.refers_to is not None else None
+        # An original that is not in this archive: the revisit as it is (replays empty).
+        yield _line(capture, holder or capture)
+
+
+def resolve_not_modified(lines: Iterable[str]) -> Iterator[str]:
+    """CDXJ lines (as cdxj-indexer writes them) with each 304 revisit's status replaced
+    by the status of the non-revisit line of the same payload digest (the record it
+    revisits); a revisit whose original is not among the lines is left as it is."""
+    kept = list(lines)
+    statuses: dict[str, str] = {}
+    for line in kept:
+        fields = _fields(line)
+        if fields is not None and fields.get("mime") != REVISIT_MIME and "digest" in fields:
+            statuses.setdefault(fields["digest"], fields.get("status", "200"))
+    for line in kept:
+        fields = _fields(line)
+        if fields is None or fields.get("mime") != REVISIT_MIME or \
+                fields.get("status") != str(NOT_MODIFIED) or \
+                fields.get("digest") not in statuses:
+            yield line
+            continue
+        fields["status"] = statuses[fields["digest"]]
+        key, stamp, _ = line.split(" ", 2)
+        yield f"{key} {stamp} {json.dumps(fields)}\n"
+
+
+def _fields(line: str) -> dict[str, str] | None:
+    parts = line.split(" ", 2)
+    if len(parts) < 3:
+        return None
+    try:
+        found = json.loads(parts[2])
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
