@@ -1,4 +1,10 @@
-"""Memento (RFC 7089): TimeMaps, the TimeGate and mementos framed around pywb's replay."""
+"""Memento (RFC 7089): TimeMaps, the TimeGate and mementos framed around pywb's replay.
+
+Lookups are an archive's: ``/web/<4 to 14 digits>/<url>`` (a partial time padded as
+``vigil get --at`` pads it) and ``/web/<url>`` (the latest), the URL matched in SURT form
+(``CaptureIndex.resolve``); anything but an exact memento redirects to one. Links and
+redirects are built from the address the app was started on, never the Host header.
+"""
 
 from __future__ import annotations
 
@@ -8,39 +14,49 @@ from email.utils import format_datetime, parsedate_to_datetime
 from html import escape
 from urllib.parse import quote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from archive.index import Capture, CaptureIndex, CaptureNotFound
 from archive.reader import RecordNotFound, read_record
-from archive.timeutil import digits14, iso_seconds
-from archive.urls import InvalidURL, validate_url
+from archive.timeutil import InvalidDatetime, digits14, iso_seconds, parse_datetime
+from archive.urls import InvalidURL, normalize_url, validate_url
 from crawler.app.home import Home
 from crawler.app.store import Store
 from crawler.web.pages import BadRequest, page
+from crawler.web.replay import ReplayIndex
 
-_TS = re.compile(r"^(\d{14})(id_)?$")
+_STAMP = re.compile(r"^(\d{4,14})(id_)?$")
+_DIGITS = re.compile(r"^\d+(id_)?$")
+_COLLAPSED = re.compile(r"^(https?):/(?!/)")
+_FRAME_SANDBOX = "allow-scripts allow-same-origin allow-forms allow-popups"
 
 
 def http_date(moment: datetime) -> str:
     return format_datetime(moment, usegmt=True)
 
 
-_COLLAPSED = re.compile(r"^(https?):/(?!/)")
+def quoted(url: str) -> str:
+    """An archived URL as the tail of one of our paths (kept readable, as archives do)."""
+    return quote(url, safe=":/?&=%#;,+@!$~*'()")
 
 
-def _target(request: Request, prefix_len: int) -> str:
-    """The archived URL after the first ``prefix_len`` path segments (it has slashes of its
-    own, ``//`` included), with its own query string."""
-    raw = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+def _raw_tail(request: Request, prefix_len: int) -> str:
+    """The request's path after the first ``prefix_len`` segments, undecoded."""
+    raw: str = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
     cut = -1
     for _ in range(prefix_len):
         cut = raw.find("/", cut + 1)
         if cut == -1:
             raise BadRequest("no URL in the path")
+    return raw[cut + 1:]
+
+
+def _as_url(tail: str, request: Request) -> str:
     # Some proxies collapse the "//" of an embedded URL.
-    target = _COLLAPSED.sub(r"\1://", raw[cut + 1:])
+    target = _COLLAPSED.sub(r"\1://", tail)
     if request.url.query:
         target += "?" + request.url.query
     try:
@@ -49,25 +65,34 @@ def _target(request: Request, prefix_len: int) -> str:
         raise BadRequest(str(exc)) from exc
 
 
+def target_url(request: Request, prefix_len: int) -> str:
+    """The archived URL after the first ``prefix_len`` path segments (it has slashes of its
+    own, ``//`` included), with its own query string."""
+    return _as_url(_raw_tail(request, prefix_len), request)
+
+
 class Memento:
     """RFC 7089 over the capture index: TimeMaps, the TimeGate and mementos."""
 
-    def __init__(self, home: Home, replay_port: int | None) -> None:
+    def __init__(self, home: Home, base: str, replay_origin: str | None,
+                 replay_index: ReplayIndex | None = None) -> None:
         self.home = home
-        self.replay_port = replay_port
+        self.base = base.rstrip("/")
+        self.replay_origin = replay_origin
+        self.replay_index = replay_index
         self.routes = [
-            Route("/", self.index),
             Route("/timemap/link/{url:path}", self.timemap_link),
             Route("/timemap/json/{url:path}", self.timemap_json),
             Route("/timegate/{url:path}", self.timegate),
-            Route("/web/{stamp}/{url:path}", self.memento),
+            Route("/web/{rest:path}", self.memento),
         ]
 
     def _index(self) -> tuple[Store, CaptureIndex]:
         store = Store.open(self.home.db_path)
         return store, store.captures
 
-    def _captures(self, url: str) -> list[Capture]:
+    def captures(self, url: str) -> list[Capture]:
+        """Every capture of ``url`` as matched (exact URL first, then its SURT form)."""
         store, index = self._index()
         try:
             found = index.history(url)
@@ -77,27 +102,16 @@ class Memento:
             raise CaptureNotFound(f"{url} is not in this archive")
         return found
 
-    # -- pages -----------------------------------------------------------------------
-    async def index(self, request: Request) -> Response:
-        store = Store.open(self.home.db_path)
-        try:
-            rows = [(s.url, s.name) for s in store.sources()]
-        finally:
-            store.close()
-        items = "".join(f"<li><a href='/timemap/json/{escape(u)}'>{escape(u)}</a> "
-                        f"({escape(n)})</li>" for u, n in rows)
-        return HTMLResponse(page("vigil archive", f"<ul>{items}</ul>"))
-
-    def _urls(self, request: Request, url: str) -> dict[str, str]:
-        base = str(request.base_url).rstrip("/")
+    def _urls(self, url: str) -> dict[str, str]:
+        base = self.base
         return {"original": url, "timegate": f"{base}/timegate/{url}",
                 "link": f"{base}/timemap/link/{url}", "json": f"{base}/timemap/json/{url}",
                 "web": f"{base}/web/"}
 
     async def timemap_link(self, request: Request) -> Response:
-        url = _target(request, 3)
-        captures = self._captures(url)
-        urls = self._urls(request, url)
+        captures = self.captures(target_url(request, 3))
+        url = captures[0].url
+        urls = self._urls(url)
         first, last = captures[0].moment, captures[-1].moment
         lines = [f'<{urls["original"]}>; rel="original"',
                  f'<{urls["timegate"]}>; rel="timegate"',
@@ -114,11 +128,12 @@ class Memento:
         return Response(",\n".join(lines) + "\n", media_type="application/link-format")
 
     async def timemap_json(self, request: Request) -> Response:
-        url = _target(request, 3)
-        captures = self._captures(url)
-        urls = self._urls(request, url)
+        captures = self.captures(target_url(request, 3))
+        url = captures[0].url
+        urls = self._urls(url)
         listed = [{"datetime": iso_seconds(c.moment), "uri": f"{urls['web']}"
-                   f"{digits14(c.moment)}/{url}", "status": c.status, "revisit": c.revisit,
+                   f"{digits14(c.moment)}/{url}", "status": c.status,
+                   "payload_status": c.payload_status, "revisit": c.revisit,
                    "digest": c.digest} for c in captures]
         return JSONResponse({"original_uri": url, "timegate_uri": urls["timegate"],
                              "timemap_uri": {"link_format": urls["link"],
@@ -127,7 +142,7 @@ class Memento:
                                           "list": listed}})
 
     async def timegate(self, request: Request) -> Response:
-        url = _target(request, 2)
+        asked = target_url(request, 2)
         header = request.headers.get("accept-datetime")
         at = None
         if header:
@@ -137,15 +152,18 @@ class Memento:
                 raise BadRequest(f"malformed Accept-Datetime: {header!r}") from exc
             if at is None or at.tzinfo is None:
                 raise BadRequest(f"Accept-Datetime must be an HTTP date in GMT: {header!r}")
-        capture = self._closest(url, at)
-        urls = self._urls(request, url)
-        return RedirectResponse(f"{urls['web']}{digits14(capture.moment)}/{url}", 302, headers={
+        capture = self.closest(asked, at)
+        url = capture.url
+        urls = self._urls(url)
+        return RedirectResponse(f"/web/{digits14(capture.moment)}/{quoted(url)}", 302,
+                                headers={
             "Vary": "accept-datetime",
             "Link": f'<{url}>; rel="original", <{urls["link"]}>; rel="timemap"; '
                     'type="application/link-format"'})
 
-    def _closest(self, url: str, at: datetime | None) -> Capture:
-        self._captures(url)  # 404 for a URL never captured
+    def closest(self, url: str, at: datetime | None) -> Capture:
+        """The capture of ``url`` nearest ``at`` (the latest without), whatever its status:
+        a memento of a redirect or an error is a memento too."""
         store, index = self._index()
         try:
             return index.closest(url, at, any_status=True)
@@ -153,27 +171,37 @@ class Memento:
             store.close()
 
     async def memento(self, request: Request) -> Response:
-        match = _TS.match(request.path_params["stamp"])
-        if not match:
-            raise BadRequest("a memento is /web/<14 digits>/<url> or /web/<14 digits>id_/<url>")
-        url = _target(request, 3)
-        try:
-            at = datetime.strptime(match.group(1) + "+0000", "%Y%m%d%H%M%S%z")
-        except ValueError as exc:
-            raise BadRequest(f"not a datetime: {match.group(1)}") from exc
-        capture = self._closest(url, at)
-        stamp = digits14(capture.moment)
-        urls = self._urls(request, url)
-        if stamp != match.group(1):  # not an exact memento: go to the nearest one
-            return RedirectResponse(f"{urls['web']}{stamp}{match.group(2) or ''}/{url}", 302)
+        tail = _raw_tail(request, 2)
+        stamp, _, rest = tail.partition("/")
+        match = _STAMP.match(stamp)
+        if match is None and _DIGITS.match(stamp):
+            raise BadRequest("a memento's time is 4 to 14 digits (YYYYMMDDhhmmss, as many "
+                             "as you know): /web/<digits>/<url>")
+        if match is None:  # /web/<url>: the latest memento
+            asked, at, raw = _as_url(tail, request), None, ""
+        else:
+            asked, raw = _as_url(rest, request), match.group(2) or ""
+            try:
+                at = parse_datetime(match.group(1))
+            except InvalidDatetime as exc:
+                raise BadRequest(str(exc)) from exc
+        capture = self.closest(asked, at)
+        found = digits14(capture.moment)
+        url = capture.url
+        if match is None or found != match.group(1) or url != normalize_url(asked):
+            # Not an exact memento: go to the nearest one, under the URL it was captured as.
+            return RedirectResponse(f"/web/{found}{raw}/{quoted(url)}", 302)
+        urls = self._urls(url)
         headers = {
             "Memento-Datetime": http_date(capture.moment),
             "Link": f'<{url}>; rel="original", <{urls["timegate"]}>; rel="timegate", '
                     f'<{urls["link"]}>; rel="timemap"; type="application/link-format"',
         }
-        if match.group(2):
+        if raw:
             return self._payload(capture, headers)
-        return self._frame(request, capture, url, headers)
+        if self.replay_index is not None:
+            await run_in_threadpool(self.replay_index.refresh)
+        return self._frame(capture, url, headers)
 
     def _payload(self, capture: Capture, headers: dict[str, str]) -> Response:
         store, index = self._index()
@@ -181,6 +209,9 @@ class Memento:
             holder = index.original(capture)
         finally:
             store.close()
+        if holder.revisit:
+            raise CaptureNotFound(f"the capture of {iso_seconds(capture.moment)} revisits a "
+                                  "record that is not in this archive")
         try:
             body = read_record(self.home.warc_dir, holder.warc, holder.offset).payload()
         except RecordNotFound as exc:
@@ -189,21 +220,25 @@ class Memento:
         return Response(body, status_code=200, headers=headers,
                         media_type=holder.content_type or "application/octet-stream")
 
-    def _frame(self, request: Request, capture: Capture, url: str,
-               headers: dict[str, str]) -> Response:
+    def _frame(self, capture: Capture, url: str, headers: dict[str, str]) -> Response:
         when = iso_seconds(capture.moment)
+        stamp = digits14(capture.moment)
+        status = f"HTTP {capture.status}"
+        if capture.revisit:
+            status += (", not modified: the content of an earlier capture"
+                       if capture.status == 304 else ", the same payload as before")
         banner = (f"<header><b>Archived</b> {escape(url)} as captured {when} "
-                  f"(HTTP {capture.status}, {escape(capture.digest[:23])}…) · "
-                  f"<a href='/timemap/json/{quote(url, safe=':/?&=')}'>all captures</a> · "
-                  f"<a href='/web/{digits14(capture.moment)}id_/{escape(url)}'>raw</a></header>")
-        if self.replay_port is None:
+                  f"({escape(status)}, {escape(capture.digest[:23])}…) · "
+                  f"<a href='/captures/{escape(quoted(url))}'>all captures</a> · "
+                  f"<a href='/web/{stamp}id_/{escape(quoted(url))}'>raw</a></header>")
+        if self.replay_origin is None:
             body = banner + "<p>Replay needs pywb: run <code>make install</code>.</p>"
             return HTMLResponse(page(f"Archived {url}", body), headers=headers)
-        origin = f"{request.url.scheme}://{request.url.hostname}:{self.replay_port}"
-        src = f"{origin}/web/{digits14(capture.moment)}/{url}"
-        frame = (f"<iframe src='{escape(src)}' sandbox='allow-scripts allow-same-origin "
-                 "allow-forms allow-popups' referrerpolicy='no-referrer'></iframe>")
+        src = f"{self.replay_origin}/web/{stamp}/{quoted(url)}"
+        frame = (f"<iframe src='{escape(src)}' sandbox='{_FRAME_SANDBOX}' "
+                 "referrerpolicy='no-referrer'></iframe>")
         headers["Content-Security-Policy"] = (
-            f"default-src 'none'; style-src 'unsafe-inline'; frame-src {origin}")
+            f"default-src 'none'; style-src 'unsafe-inline'; frame-src {self.replay_origin}; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
         return HTMLResponse(page(f"Archived {url}", banner + frame, framed=True),
                             headers=headers)
