@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from sqlite_utils import Database
 
 from archive.found_by import MONITORED_PAGES, FoundBy
+from archive.payload import DecodeCapExceeded, is_stored_digest
 from archive.reader import RecordNotFound, read_record
 from archive.urls import site_key
 from monitor.classify import Fetch, Finding, Verdict, classify
@@ -105,9 +106,11 @@ class Monitor:
                 byline=cached["byline"], published=cached["published"],
                 outlinks=tuple(json.loads(cached["outlinks"] or "[]")),
                 options_hash=cached["options_hash"])
+        if is_stored_digest(capture["digest"]):
+            return None  # past the decode cap when archived: there is no text to compare
         try:
             payload = read_record(self.warc_dir, capture["warc"], capture["offset"]).payload()
-        except RecordNotFound as exc:
+        except (RecordNotFound, DecodeCapExceeded) as exc:
             log.warning("cannot re-read %s for comparison: %s", capture["url"], exc)
             return None
         found = extract(payload, capture["url"], options)
