@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from urllib.parse import urlsplit
 from warcio.recordbuilder import RecordBuilder
 from warcio.statusandheaders import StatusAndHeaders
 
+from archive.digests import warc_sha256
 from archive.timeutil import warc_date
 
 # Headers a reader would apply again to a body we store decoded of them.
@@ -67,8 +67,9 @@ class HttpExchange:
 
 
 def warc_digest(sha256: bytes) -> str:
-    """A WARC digest field for a SHA-256 digest, as warcio writes it (base32)."""
-    return "sha256:" + base64.b32encode(sha256).decode("ascii")
+    """A WARC digest field for a SHA-256 digest: hex, inside WARC 1.1's grammar and read
+    by every validator (archive/digests.py says why not warcio's padded base32)."""
+    return warc_sha256(sha256)
 
 
 _EMPTY_DIGEST = warc_digest(hashlib.sha256(b"").digest())
@@ -157,10 +158,15 @@ def build_revisit(builder: RecordBuilder, exchange: HttpExchange, original: Orig
     fields["WARC-Refers-To"] = original.record_id
     # The record holds the headers only: say so, as Heritrix and pywb expect.
     fields["WARC-Truncated"] = "length"
+    http = _http_response(exchange)
+    http.compute_headers_buffer()
+    # Its block is the headers: digested here, or warcio would write its own form.
+    fields["WARC-Block-Digest"] = warc_digest(hashlib.sha256(http.headers_buff).digest())
+    # The payload digest is the original's, as written there: pywb finds the original
+    # by it.
     record = builder.create_revisit_record(
         exchange.url, digest=original.payload_digest, refers_to_uri=original.target_uri,
-        refers_to_date=original.date, http_headers=_http_response(exchange),
-        warc_headers_dict=fields)
+        refers_to_date=original.date, http_headers=http, warc_headers_dict=fields)
     if not_modified:
         record.rec_headers.replace_header("WARC-Profile", REVISIT_NOT_MODIFIED)
     else:
