@@ -12,7 +12,8 @@ from sqlite_utils import Database
 from archive.timeutil import utcnow, warc_date
 
 GENESIS = "0" * 64
-ACTIONS = ("capture", "export", "verify", "deletion")
+CAPTURE, EXPORT, VERIFY, DELETION = "capture", "export", "verify", "deletion"
+ACTIONS = (CAPTURE, EXPORT, VERIFY, DELETION)
 
 
 def entry_hash(previous: str, at: str, action: str, detail: str) -> str:
@@ -51,3 +52,44 @@ def check_chain(db: Database) -> list[ChainProblem]:
             problems.append(ChainProblem(row["id"], "its hash does not match its contents"))
         previous = row["hash"]
     return problems
+
+
+@dataclass(frozen=True)
+class Head:
+    """Where the chain stood: how many entries, and the last one's hash. A signed
+    manifest carries it, so that cutting or rewriting the chain before it shows."""
+
+    entries: int
+    hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"entries": self.entries, "head": self.hash}
+
+
+def head(db: Database) -> Head:
+    row = db.execute("SELECT COUNT(*), (SELECT hash FROM custody ORDER BY id DESC LIMIT 1) "
+                     "FROM custody").fetchone()
+    return Head(int(row[0]), row[1] or GENESIS)
+
+
+def check_anchor(db: Database, anchor: Head) -> str | None:
+    """Why the chain no longer reaches the head a manifest signed, or None if it does."""
+    if anchor.entries == 0:
+        return None
+    rows = db.execute("SELECT hash FROM custody ORDER BY id LIMIT 1 OFFSET ?",
+                      [anchor.entries - 1]).fetchone()
+    if rows is None:
+        return f"has fewer than the {anchor.entries} entries a signed manifest counted"
+    if rows[0] != anchor.hash:
+        return f"entry {anchor.entries} is not the one a signed manifest named"
+    return None
+
+
+def entries(db: Database, action: str) -> list[tuple[int, dict[str, Any]]]:
+    """(position in the chain, detail) of every entry of one action, oldest first."""
+    found = []
+    for position, row in enumerate(db.query("SELECT action, detail FROM custody ORDER BY id"),
+                                   start=1):
+        if row["action"] == action:
+            found.append((position, json.loads(row["detail"])))
+    return found

@@ -11,7 +11,7 @@ from crawler.app.home import DEFAULT_HOME
 from crawler.cli.capture import crawl, demo, get, history
 from crawler.cli.cite import cite
 from crawler.cli.context import Context
-from crawler.cli.evidence import export, verify
+from crawler.cli.evidence import export, keys, verify
 from crawler.cli.monitor import changes, diff
 from crawler.cli.serve import serve
 from crawler.cli.sources import add, init, schedule, sources
@@ -30,7 +30,7 @@ def cli(ctx: click.Context, home: Path) -> None:
 
 
 for command in (init, add, sources, schedule, crawl, history, get, demo, changes, diff, watch,
-                crawls, stats, reindex, serve, export, verify, cite):
+                crawls, stats, reindex, serve, export, verify, keys, cite):
     cli.add_command(command)
 
 
