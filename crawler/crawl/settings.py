@@ -94,7 +94,7 @@ EXTENSIONS_BASE = {path: order for path, order in _SCRAPY_EXTENSIONS.items()
 CRAWL_ALLOW_NETWORKS: list[str] = []
 # Bytes a body may decode to before the spider stops reading it; it stays archived as
 # received (crawler/crawl/decoding.py).
-CRAWL_DECODE_CAP = 200_000_000
+CRAWL_DECODE_CAP = 200 * 1024 * 1024  # archive.payload.DEFAULT_DECODE_CAP
 # Budgets of one source in one crawl (spiders/budgets.py), far above any news site's:
 # past one, the source's further URLs are not fetched, and a failure row says so.
 CRAWL_SOURCE_MAX_PAGES = 100_000
