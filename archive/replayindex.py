@@ -16,8 +16,13 @@ by WARC-Refers-To-Target-URI, WARC-Refers-To-Date and the payload digest.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
+import os
+import zipfile
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from archive.cdxj import cdxj_line
 from archive.index import Capture, CaptureIndex
@@ -82,3 +87,60 @@ def _fields(line: str) -> dict[str, str] | None:
     except ValueError:
         return None
     return found if isinstance(found, dict) else None
+
+
+# -- WACZ ----------------------------------------------------------------------------
+WACZ_INDEX = "indexes/index.cdxj"
+_PACKAGE, _DIGEST = "datapackage.json", "datapackage-digest.json"
+
+
+def _wacz_lines(package: zipfile.ZipFile) -> list[str] | None:
+    """The CDXJ lines of a WACZ's index, a ZipNum ``.cdx.gz`` (gzip members) or plain."""
+    names = package.namelist()
+    if "indexes/index.cdx.gz" in names:
+        data = gzip.decompress(package.read("indexes/index.cdx.gz"))
+    elif WACZ_INDEX in names:
+        data = package.read(WACZ_INDEX)
+    else:
+        return None
+    return [line + "\n" for line in data.decode("utf-8").splitlines() if line.strip()]
+
+
+def resolve_wacz(path: Path) -> bool:
+    """Rewrite a WACZ so its 304 revisits replay (``resolve_not_modified``): its index is
+    replaced by one plain ``indexes/index.cdxj`` (ZipNum blocks would need recutting), and
+    ``datapackage.json`` and its digest are made to match. Every other file is copied as
+    it is. False (the file untouched) when it has no 304 revisit to resolve."""
+    with zipfile.ZipFile(path) as package:
+        lines = _wacz_lines(package)
+        if lines is None:
+            return False
+        resolved = list(resolve_not_modified(lines))
+        if resolved == lines:
+            return False
+        index = "".join(sorted(resolved)).encode("utf-8")
+        datapackage = json.loads(package.read(_PACKAGE))
+        kept = [r for r in datapackage.get("resources", [])
+                if not r.get("path", "").startswith("indexes/")]
+        kept.insert(0, {"name": "index.cdxj", "path": WACZ_INDEX,
+                        "hash": "sha256:" + hashlib.sha256(index).hexdigest(),
+                        "bytes": len(index)})
+        datapackage["resources"] = kept
+        package_bytes = json.dumps(datapackage, indent=2).encode("utf-8")
+        digest = json.loads(package.read(_DIGEST)) if _DIGEST in package.namelist() else {}
+        digest.update(path=_PACKAGE, hash="sha256:" + hashlib.sha256(package_bytes).hexdigest())
+        digest.pop("signedData", None)  # a signature over the old datapackage no longer holds
+        tmp = path.with_name(path.name + ".tmp")
+        with zipfile.ZipFile(tmp, "w") as out:
+            for info in package.infolist():
+                if info.filename.startswith("indexes/") or info.filename in (_PACKAGE,
+                                                                             _DIGEST):
+                    continue
+                out.writestr(info, package.read(info.filename))
+            out.writestr(zipfile.ZipInfo(WACZ_INDEX, info.date_time), index,
+                         zipfile.ZIP_DEFLATED)
+            out.writestr(zipfile.ZipInfo(_PACKAGE, info.date_time), package_bytes)
+            out.writestr(zipfile.ZipInfo(_DIGEST, info.date_time),
+                         json.dumps(digest, indent=2).encode("utf-8"))
+    os.replace(tmp, path)
+    return True

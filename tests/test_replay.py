@@ -1,5 +1,5 @@
 """Every capture replays and every citation is complete: 304 recaptures and identical
-payloads in pywb (Chromium) and ReplayWeb.page, archive-style lookups, the server's guard."""
+payloads in pywb (Chromium), archive-style lookups, citations, the server's guard."""
 
 from __future__ import annotations
 
@@ -7,78 +7,31 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
+from recaptured import (
+    ARTICLE,
+    ARTICLE_HTML,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    HEADLINE,
+    REMOVED,
+    STYLESHEET,
+    needs_chromium,
+    needs_pywb,
+    recaptured,
+    start_serve,
+)
 
 from conftest import Vigil, free_port, stamp14
-from crawler.demo.siteserver import Resource, SiteServer
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-WAYBACK = Path(__file__).resolve().parent.parent / ".venv-pywb" / "bin" / "wayback"
-needs_pywb = pytest.mark.skipif(not WAYBACK.exists(), reason="make install puts pywb there")
-needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium: make")
-
-ARTICLE = "/2026/11/20/levee-inquiry/"
-REMOVED = "/2026/11/19/pump-station-report/"
-STYLESHEET = "/static/site.css"
-ETAG = '"levee-1"'
-HEADLINE = "Inquiry finds the levee warnings went unheeded"
-ARTICLE_HTML = f"""<!DOCTYPE html><html><head><meta charset="utf-8">
-<title>{HEADLINE} | Riverside Herald</title>
-<meta property="og:site_name" content="Riverside Herald">
-<meta property="article:published_time" content="2026-11-20T08:15:00Z">
-<link rel="stylesheet" href="{STYLESHEET}">
-<script type="application/ld+json">{{"@context": "https://schema.org",
- "@type": "NewsArticle", "headline": "{HEADLINE}", "datePublished": "2026-11-20T08:15:00Z",
- "author": [{{"@type": "Person", "name": "Ada Brook"}},
-            {{"@type": "Person", "name": "Tomás van der Berg"}}],
- "publisher": {{"@type": "Organization", "name": "Riverside Herald"}}}}</script>
-</head><body><header class="masthead">Riverside Herald</header><article>
-<h1>{HEADLINE}</h1><p class="byline">By Ada Brook and Tomás van der Berg</p>
-<p>The independent inquiry into the November flood found that three written warnings
-about the east levee reached the council in the spring and were filed without action.</p>
-<p>Engineers had measured seepage at the base of the embankment on four occasions, the
-report says, and recommended that the pumps at the station be replaced before winter.</p>
-<p>Read the <a href="{REMOVED}">pump station report</a> the inquiry relied on.</p>
-</article></body></html>""".encode()
-REMOVED_HTML = b"""<!DOCTYPE html><html><head><meta charset="utf-8">
-<title>Pump station failed its last two inspections</title>
-<meta name="author" content="Carl Doe">
-<meta name="citation_publication_date" content="2026/11/19">
-</head><body><article><h1>Pump station failed its last two inspections</h1>
-<p>Inspectors found the pumps at the east station unable to run at full load in both of
-the inspections held this year, according to records seen by the Herald.</p>
-<p>The council said repairs were scheduled but gave no date for them.</p>
-</article></body></html>"""
-NOTICE_HTML = b"""<!DOCTYPE html><html><head><title>Page not found</title></head><body>
-<h1>Page not found</h1><p>Sorry, this article is no longer available.</p></body></html>"""
-
-
-def article(handler: BaseHTTPRequestHandler) -> None:
-    """The article, answering 304 to a request that carries its ETag."""
-    if handler.headers.get("If-None-Match") == ETAG:
-        handler.send_response(304)
-        handler.send_header("ETag", ETAG)
-        handler.end_headers()
-        return
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/html; charset=utf-8")
-    handler.send_header("ETag", ETAG)
-    handler.send_header("Content-Length", str(len(ARTICLE_HTML)))
-    handler.end_headers()
-    handler.wfile.write(ARTICLE_HTML)
+from crawler.demo.siteserver import SiteServer
 
 
 @dataclass
@@ -107,46 +60,12 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def wait_for(url: str) -> None:
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} never answered")
-
-
-def start_serve(vigil: Vigil, *extra: str) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port("127.0.0.1")
-    while free_port("127.0.0.1") == port + 1:
-        port = free_port("127.0.0.1")
-    server = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--home", str(vigil.home),
-                               "serve", "--port", str(port), *extra],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(f"http://127.0.0.1:{port}/")
-    if WAYBACK.exists():
-        wait_for(f"http://127.0.0.1:{port + 1}/static/wombat.js")
-    return server, port
-
-
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
     """The article captured, then recaptured with a 304 (its stylesheet as an identical
     payload) after the article it links to was replaced by a removal notice."""
     vigil = Vigil(tmp_path_factory.mktemp("replay") / "home")
-    routes: dict[str, Any] = {
-        ARTICLE: article, REMOVED: Resource(REMOVED_HTML),
-        STYLESHEET: Resource(b"article { font-family: 'Herald Serif', serif }",
-                             content_type="text/css")}
-    with SiteServer(routes, host="127.0.0.2") as site:
-        vigil.run("add", site.url(ARTICLE))
-        vigil.crawl()
-        time.sleep(1.1)  # the two captures fall in different seconds
-        routes[REMOVED] = Resource(NOTICE_HTML)
-        vigil.crawl()
+    with recaptured(vigil) as site:
         server, port = start_serve(vigil)
         try:
             yield Archive(vigil, site, f"http://127.0.0.1:{port}",
