@@ -57,6 +57,12 @@ def source_json(store: Store, source: Source) -> dict[str, Any]:
     last = store.last_capture(source)
     data = source.public()
     data["last_capture"] = iso_seconds(parse_stored(last)) if last else None
+    # Fetches of the source's URL that failed since it was last captured (or ever).
+    failing = [f for f in store.failures(source.url) if last is None or f["timestamp"] > last]
+    data["failing_since"] = iso_seconds(parse_stored(failing[0]["timestamp"])) if failing \
+        else None
+    data["last_failure"] = f"{failing[-1]['error']}: {failing[-1]['message']}" if failing \
+        else None
     # Imported here: APScheduler and SQLAlchemy cost every other command (a crawl
     # subprocess among them) half a second of start-up.
     from crawler.scheduling.watcher import next_capture
@@ -181,5 +187,10 @@ def sources(ctx: Context, as_json: bool) -> None:
     for s in shown:
         robots = " ignore-robots" if s["ignore_robots"] else ""
         when = f"cron {s['cron']!r}" if s["cron"] else f"every {s['every']}"
+        state = ""
+        if s["failing_since"]:
+            state = f", failing since {s['failing_since']} ({s['last_failure']})"
+        elif s["last_capture"] is None:
+            state = ", never captured"
         click.echo(f"{s['url']}  name={s['name']} depth={s['depth']}{robots} {when}, "
-                   f"next {s['next_capture']}")
+                   f"next {s['next_capture']}{state}")
