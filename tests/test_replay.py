@@ -185,8 +185,8 @@ def test_a_url_is_found_without_its_trailing_slash_with_www_or_another_scheme(
         archive.vigil.json("history", stylesheet)
 
 
-def test_history_json_lists_failed_fetches_with_their_reason(archive: Archive,
-                                                             tmp_path: Path) -> None:
+def test_history_json_lists_failed_fetches_and_sources_say_failing_or_never_captured(
+        archive: Archive, tmp_path: Path) -> None:
     vigil = Vigil(tmp_path / "failing")
     dead = f"http://127.0.0.2:{free_port('127.0.0.2')}/gone/"
     vigil.run("add", dead)
@@ -194,6 +194,11 @@ def test_history_json_lists_failed_fetches_with_their_reason(archive: Archive,
     [entry] = vigil.json("history", dead)
     assert entry["failed"] is True and entry["url"] == dead
     assert entry["error"] and entry["reason"]
+    [source] = vigil.json("sources")
+    assert source["failing_since"] == entry["timestamp"] and source["last_capture"] is None
+    assert f"failing since {entry['timestamp']}" in vigil.run("sources").stdout.decode()
+    vigil.run("add", "http://127.0.0.2:9/never/")
+    assert "never captured" in vigil.run("sources").stdout.decode().splitlines()[1]
     assert all(e["failed"] is False for e in archive.vigil.json("history",
                                                                 archive.url(ARTICLE)))
 
