@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
+from archive.fetches import CrawlFetches, Row
 from archive.found_by import MONITORED_PAGES, FoundBy
 from archive.payload import DecodeCapExceeded, is_stored_digest
 from archive.reader import RecordNotFound, read_record
@@ -24,37 +24,7 @@ from monitor.extract import EXTRACTOR, Extract, ExtractOptions, extract
 
 log = logging.getLogger(__name__)
 
-Row = Mapping[str, Any]  # a row of captures or failures
-
-
-class CompactRow(Mapping[str, Any]):
-    """A read-only row: its values and the column index its query's rows share. The
-    monitor holds a row per page of a crawl at once; as dicts, 20,000 were ~25 MB."""
-
-    __slots__ = ("_index", "_values")
-
-    def __init__(self, index: dict[str, int], values: tuple[Any, ...]) -> None:
-        self._index = index
-        self._values = values
-
-    def __getitem__(self, key: str) -> Any:
-        return self._values[self._index[key]]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._index)
-
-    def __len__(self) -> int:
-        return len(self._index)
-
-
 PAGE_KINDS = tuple(str(kind) for kind in MONITORED_PAGES)
-# What a comparison reads of a crawl's captures and failures: every page of a crawl is
-# held at once (20,000 rows of every column were 40 MB, the peak of a large crawl).
-_CAPTURE_COLUMNS = ("id, url, timestamp, status, content_type, digest, warc, offset, revisit, "
-                    "found_by, referrer, source_id, crawl_id, location, via, refers_to, "
-                    "payload_status")
-_FAILURE_COLUMNS = "id, url, timestamp, error, found_by, referrer, source_id, crawl_id, via"
-_REPEATED = ("kind", "found_by", "content_type", "warc", "referrer", "error")
 
 
 @dataclass(frozen=True)
@@ -88,10 +58,11 @@ class Monitor:
         self.settings = settings or MonitorSettings()
         self.events = EventLog(db)
         self.states = StateTable(db)
+        self.fetches = CrawlFetches(db)
 
     # -- extracts, cached per capture and redone when the extractor changes ----------
     def extract_of(self, capture: Row | None, options: ExtractOptions) -> Extract | None:
-        capture = self._payload_holder(capture)
+        capture = self.fetches.payload_holder(capture)
         if capture is None or not 200 <= capture["status"] < 300 or not _is_html(capture):
             return None
         cached = next(self.db.query("SELECT * FROM extracts WHERE capture_id = ?",
@@ -133,49 +104,13 @@ class Monitor:
             new = self._run(crawl_id)
         return new
 
-    def _payload_holder(self, capture: Row | None) -> Row | None:
-        """A revisit (identical payload, or a 304) stands for the capture it refers to."""
-        seen = 0
-        while capture is not None and capture.get("revisit") and capture.get("refers_to") \
-                and seen < 10:
-            capture, seen = self._capture(capture["refers_to"]), seen + 1
-        return capture
-
-    def _capture(self, capture_id: int | None) -> Row | None:
-        if capture_id is None:
-            return None
-        # db.query, not rows_where: that asks sqlite_master whether the table exists first.
-        return next(self.db.query("SELECT * FROM captures WHERE id = ?", [capture_id]), None)
-
-    def _rows(self, sql: str, params: list[Any]) -> Iterator[Row]:
-        cursor = self.db.execute(sql, params)
-        index = {column[0]: i for i, column in enumerate(cursor.description)}
-        # Values most rows repeat (the WARC file, the referring page) are kept once.
-        shared = [index[c] for c in _REPEATED if c in index]
-        seen: dict[Any, Any] = {}
-        for values in cursor:
-            if shared:
-                values = list(values)
-                for i in shared:
-                    values[i] = seen.setdefault(values[i], values[i])
-                values = tuple(values)
-            yield CompactRow(index, values)
-
     def _observe(self, crawl_id: int) -> list[_Observed]:
         sources = {r["id"]: r for r in self.db.table("sources").rows}
-        marks = ", ".join("?" * len(PAGE_KINDS))
         latest: dict[str, Row] = {}
-        for row in self._rows(
-                f"SELECT {_CAPTURE_COLUMNS}, 'capture' AS kind FROM captures "
-                f"WHERE crawl_id = ? AND via IS NULL "
-                f"AND found_by IN ({marks}) ORDER BY timestamp, id", [crawl_id, *PAGE_KINDS]):
-            latest[row["url"]] = row
-        for row in self._rows(
-                f"SELECT {_FAILURE_COLUMNS}, 'failure' AS kind FROM failures "
-                f"WHERE crawl_id = ? AND via IS NULL "
-                f"AND found_by IN ({marks}) AND error != 'RobotsTxtDisallowed' "
-                f"ORDER BY timestamp, id", [crawl_id, *PAGE_KINDS]):
-            if row["url"] not in latest or latest[row["url"]]["timestamp"] < row["timestamp"]:
+        for row in self.fetches.first_fetches(crawl_id, PAGE_KINDS):
+            # A failure counts only when it came after the URL's last capture.
+            if row["kind"] == "capture" or row["url"] not in latest or \
+                    latest[row["url"]]["timestamp"] < row["timestamp"]:
                 latest[row["url"]] = row
         observed = []
         plain = ExtractOptions()
@@ -188,9 +123,7 @@ class Monitor:
             final = row if row["kind"] == "capture" else None
             final_status = None
             if final is not None and 300 <= row["status"] < 400 and row["status"] != 304:
-                final = next(self._rows(
-                    f"SELECT {_CAPTURE_COLUMNS} FROM captures WHERE crawl_id = ? AND via = ? "
-                    "ORDER BY timestamp DESC, id DESC LIMIT 1", [crawl_id, url]), None)
+                final = self.fetches.redirect_end(crawl_id, url)
                 final_status = final["status"] if final else None
             state = self.states.get(url)
             fetch = Fetch(
@@ -211,17 +144,15 @@ class Monitor:
         A first capture has nothing to compare with, and a payload identical to the last
         good one cannot have changed (the verdict on it stands). Either is extracted
         later, and cached, if a comparison ever needs it."""
-        baseline = self._payload_holder(self._capture(state.last_good))
-        current = self._payload_holder(final)
+        baseline = self.fetches.payload_holder(self.fetches.capture(state.last_good))
+        current = self.fetches.payload_holder(final)
         if baseline is None or current is None or baseline["digest"] == current["digest"]:
             return None
         return self.extract_of(final, options)
 
     def _probes(self, crawl_id: int) -> dict[str, Extract]:
         probes = {}
-        for row in self.db.query("SELECT * FROM captures WHERE crawl_id = ? AND "
-                                 "found_by = 'probe' AND status BETWEEN 200 AND 299",
-                                 [crawl_id]):
+        for row in self.fetches.probes(crawl_id):
             found = self.extract_of(row, ExtractOptions())
             if found is not None:
                 probes[site_key(row["url"])] = found
@@ -235,7 +166,7 @@ class Monitor:
             state = item.state
             previous = None
             if item.fetch.extract is not None:  # only then is there something to compare
-                previous = self.extract_of(self._capture(state.last_good), item.options)
+                previous = self.extract_of(self.fetches.capture(state.last_good), item.options)
             finding = classify(item.fetch, previous, probes.get(site_key(item.fetch.url)))
             findings.append((item, state, finding))
         down_hosts, new = self._down_hosts(findings, crawl_id)
@@ -269,7 +200,7 @@ class Monitor:
               quiet: bool) -> list[Event]:
         """Pages of the source's own site: edited, removed, moved, unreachable, restored."""
         events: list[Event] = []
-        before = self._capture(state.last_good)
+        before = self.fetches.capture(state.last_good)
         if finding.verdict in (Verdict.FAILING, Verdict.UNREACHABLE):
             state.streak += 1
             if state.streak == self.settings.unreachable_after and not quiet:
@@ -317,7 +248,7 @@ class Monitor:
                                 edit.details(), before=before)]
         # Files that are not HTML compare by digest; an HTML page with no article to
         # extract compares as nothing (its bytes change with every ad and timestamp).
-        holders = self._payload_holder(before), self._payload_holder(item.final)
+        holders = self.fetches.payload_holder(before), self.fetches.payload_holder(item.final)
         if not any(h is None or _is_html(h) for h in holders) and \
                 before["digest"] != item.final["digest"]:
             return [self._event("edited", item, "Edited: the file changed "
@@ -330,7 +261,7 @@ class Monitor:
     def _cited(self, item: _Observed, state: PageState, finding: Finding, crawl_id: int,
                quiet: bool) -> list[Event]:
         """A cited page raises only `dead_link`, on the page that cites it."""
-        before = self._capture(state.last_good)
+        before = self.fetches.capture(state.last_good)
         if finding.verdict in (Verdict.REMOVED, Verdict.UNREACHABLE):
             events = []
             if state.state != "dead" and before is not None:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
+from archive.fetches import FailureReason
 from archive.found_by import FoundBy
 from archive.index import CaptureIndex
 from archive.schema import Table, ensure
@@ -217,8 +218,8 @@ class Store:
         rows = self.db.query(
             f"SELECT url, found_by, referrer FROM captures WHERE {where} UNION "
             f"SELECT url, found_by, referrer FROM failures WHERE {where} "
-            "AND error != 'RobotsTxtDisallowed' ORDER BY url",
-            [*params, *params])
+            "AND error != ? ORDER BY url",
+            [*params, *params, FailureReason.ROBOTS])
         return list(rows)
 
     # -- crawls ----------------------------------------------------------------
