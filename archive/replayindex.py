@@ -41,17 +41,24 @@ def _line(capture: Capture, holder: Capture) -> str:
 
 def replay_lines(index: CaptureIndex) -> Iterator[str]:
     """One CDXJ line per capture (unsorted): 304 revisits pointed at their payload."""
-    held: dict[int, Capture] = {}
+    refers: dict[int, int | None] = {}  # a revisit's id -> what it refers to
+    held: dict[int, Capture] = {}  # response records by id
     not_modified: list[Capture] = []
     for capture in index.all():
-        if capture.id is not None and not capture.revisit:
-            held[capture.id] = capture
+        if capture.id is not None:
+            if capture.revisit:
+                refers[capture.id] = capture.refers_to
+            else:
+                held[capture.id] = capture
         if capture.revisit and capture.status == NOT_MODIFIED:
             not_modified.append(capture)
         else:
             yield _line(capture, capture)
     for capture in not_modified:
-        holder = held.get(capture.refers_to) if capture.refers_to is not None else None
+        seen, target = 0, capture.refers_to
+        while target is not None and target in refers and seen < 10:  # a revisit's revisit
+            target, seen = refers[target], seen + 1
+        holder = held.get(target) if target is not None else None
         # An original that is not in this archive: the revisit as it is (replays empty).
         yield _line(capture, holder or capture)
 

@@ -265,7 +265,7 @@ def test_the_host_header_is_never_reflected_into_location_link_or_csp(
         archive: Archive) -> None:
     url = archive.url(ARTICLE)
     stamp = stamp14(archive.vigil.json("history", url)[0]["timestamp"])
-    for path in (f"/web/{url}", f"/timegate/{url}", f"/web/{stamp}/{url}"):
+    for path in (f"/web/{url}", f"/timegate/{url}", f"/web/{stamp}/{url}", "/captures"):
         reply = archive.get(path, {"Host": "localhost.localhost"})
         for header in ("Location", "Link", "Content-Security-Policy"):
             assert "localhost.localhost" not in (reply.headers.get(header) or ""), path
@@ -295,13 +295,17 @@ def test_the_replay_origin_answers_mementos_only_never_pywbs_cdx_api(
 
 
 @needs_pywb
-def test_sigterm_stops_serve_and_its_replay_child(archive: Archive) -> None:
-    server, port = start_serve(archive.vigil)
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_serve_stops_its_replay_child_too(archive: Archive,
+                                                      stop: signal.Signals) -> None:
+    server, port = start_serve(archive.vigil, "--allow-host", "archive.example")
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
     assert children, "serve started no replay child"
     replay = f"http://127.0.0.1:{port + 1}/static/wombat.js"
     urllib.request.urlopen(replay, timeout=5).close()
-    os.kill(server.pid, signal.SIGTERM)
+    allowed = archive.get("/", {"Host": "archive.example"}, base=f"http://127.0.0.1:{port}")
+    assert allowed.status == 200  # --allow-host adds a name
+    os.kill(server.pid, stop)
     assert server.wait(timeout=30) != -signal.SIGKILL
     for pid in children:
         for _ in range(300):

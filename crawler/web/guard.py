@@ -78,9 +78,16 @@ class Guard:
             await self._refuse(send)
             return
 
+        host = Headers(scope=scope).get("host", "")
+
         async def secured(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                location = headers.get("location", "")
+                # Starlette's own redirects (a missing slash) are absolute, made from Host.
+                for scheme in ("http://", "https://"):
+                    if host and location.lower().startswith(scheme + host.lower()):
+                        headers["location"] = location[len(scheme + host):] or "/"
                 headers.setdefault("Content-Security-Policy", APP_CSP)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "no-referrer")
