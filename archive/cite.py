@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
+from email.utils import parsedate_to_datetime
 from html import escape
 from urllib.parse import urlsplit
 
@@ -53,7 +54,10 @@ def parse_published(text: str | None) -> date | None:
         re.match(r"^(\d{4})(\d{2})(\d{2})", value) or re.match(r"^(\d{4})/(\d{1,2})/(\d{1,2})",
                                                                   value)
     if match is None:
-        return None
+        try:  # an HTTP/RFC 2822 date: "Sat, 19 Oct 2019 00:04:00 +0200"
+            return parsedate_to_datetime(value).date()
+        except (TypeError, ValueError, IndexError):
+            return None
     try:
         return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:

@@ -13,9 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree, html
+from w3lib.encoding import html_to_unicode
 
 _ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|Report|NewsArticle)$")
-_BY = re.compile(r"^\s*(by|par|von|por|door|di)\s+", re.IGNORECASE)
+_BY = re.compile(r"^\s*((written|posted|words|story|text|reporting)\s+)?(by|par|von|por|door|"
+                 r"di|av|af)\s*:?\s+", re.IGNORECASE)
+# Where a byline's names end: a date, a time, a role that is not the author's.
+_BYLINE_END = re.compile(r"\s*(\b(updated|published|posted|edited|photos?|illustrations?)"
+                         r"\b|\d|[|\u2022\u00b7\u2014\u2013(]).*$", re.IGNORECASE | re.DOTALL)
 _SPACES = re.compile(r"\s+")
 # Zotero's rule for ``article:author``: a profile URL is not a name.
 _URLISH = re.compile(r"^(https?:)?//|^www\.", re.IGNORECASE)
@@ -94,20 +99,40 @@ def _json_ld(tree: Any) -> tuple[dict[str, Any] | None, str | None]:
     return article, website
 
 
+def _byline_names(node: Any) -> list[str]:
+    # Names linked to their author pages are the names; else the text up to a date.
+    linked = [clean(a.text_content()) for a in node.iter("a")]
+    linked = [_BY.sub("", n) for n in linked if n and len(n) <= 60 and not _URLISH.match(n)]
+    if linked:
+        return linked
+    text = _BYLINE_END.sub("", _BY.sub("", clean(node.text_content())))
+    return _split_authors(text) if len(text) <= 120 else []
+
+
 def _byline(tree: Any) -> list[str]:
     for xpath in ("//*[@rel='author']", "//*[@itemprop='author']",
                   "//*[contains(concat(' ', normalize-space(@class), ' '), ' byline ')]",
                   "//*[contains(@class, 'author-name')]"):
         for node in tree.xpath(xpath):
-            text = _BY.sub("", clean(node.text_content()))
-            if text and len(text) <= 120:
-                return _split_authors(text)
+            names = _byline_names(node) if node.tag != "a" else \
+                [_BY.sub("", clean(node.text_content()))]
+            names = [n for n in names if n]
+            if names:
+                return names
     return []
 
 
 def _split_authors(text: str) -> list[str]:
-    parts = re.split(r"\s*(?:,|;|\band\b|&)\s*", _BY.sub("", text))
-    return [p for p in (clean(p) for p in parts) if p]
+    """Names in one line: split at "and", "&" and ";", and at commas only when every
+    piece is a name of two words or more ("Brook, Ada" is one name)."""
+    line = _BY.sub("", text).strip(" ,;:-")
+    parts = [clean(p) for p in re.split(r"\s*(?:;|\band\b|\bund\b|\bet\b|&)\s*", line)]
+    names = []
+    for part in parts:
+        pieces = [clean(p) for p in part.split(",")]
+        names += pieces if len(pieces) > 1 and all(len(p.split()) >= 2 for p in pieces) \
+            else [part]
+    return [n.strip(" ,;:-") for n in names if n.strip(" ,;:-")]
 
 
 def _first(*candidates: tuple[str, list[str] | None]) -> tuple[str | None, str | None]:
@@ -117,8 +142,13 @@ def _first(*candidates: tuple[str, list[str] | None]) -> tuple[str | None, str |
     return None, None
 
 
-def read_metadata(page: bytes | str) -> PageMetadata:
-    """The citation fields an HTML page states; those it does not state are None."""
+def read_metadata(page: bytes | str, content_type: str | None = None) -> PageMetadata:
+    """The citation fields an HTML page states; those it does not state are None. Bytes
+    are decoded as a browser would (BOM, Content-Type, <meta charset>, else a guess)."""
+    if isinstance(page, bytes):
+        page = html_to_unicode(content_type, page)[1]
+    if not page.strip():
+        return PageMetadata()
     try:
         tree = html.fromstring(page)
     except (etree.ParserError, ValueError):

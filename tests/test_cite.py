@@ -122,3 +122,23 @@ def test_tex_escapes_and_urls_percent_encode_what_would_close_a_field() -> None:
 def test_robust_links_escape_the_title_as_html() -> None:
     link = cite(title="<script>alert(1)</script>").render("robust-link")
     assert "<script>" not in link and "&lt;script&gt;" in link
+
+
+def test_bylines_give_linked_names_and_stop_at_dates_and_other_roles() -> None:
+    linked = read_metadata(b"""<div class="byline">By <a href="/a/ada">Ada Brook</a> and
+      <a href="/a/carl">Carl Doe</a> | 22 Dec 2016</div>""")
+    assert linked.authors == ("Ada Brook", "Carl Doe")
+    written = read_metadata(b"<p class='byline'>Written by Rob Ewaschuk Edited by Betsy</p>")
+    assert written.authors == ("Rob Ewaschuk",)
+    dated = read_metadata(b"<span class='byline'>By Lucas Nolan22 Dec 2016</span>")
+    assert dated.authors == ("Lucas Nolan",)
+    assert read_metadata(b"<meta name='author' content='Brook, Ada'>").authors == \
+        ("Brook, Ada",)
+
+
+def test_pages_are_decoded_by_their_charset_and_http_dates_are_read() -> None:
+    latin = "<meta charset='iso-8859-1'><meta property='og:site_name' content='Libération'>"
+    assert read_metadata(latin.encode("latin-1")).site == "Libération"
+    assert parse_published("Sat, 19 Oct 2019 00:04:00 +0200") == date(2019, 10, 19)
+    assert parse_published("2022-1-26T14:32:06+02:00") == date(2022, 1, 26)
+    assert parse_published("next week") is None

@@ -118,7 +118,8 @@ def _is_html(capture: Capture) -> bool:
 def citation(chosen: Chosen, server: str) -> tuple[Citation, PageMetadata]:
     """The citation of a chosen capture, from the page's own metadata where it has it."""
     capture = chosen.capture
-    meta = read_metadata(chosen.payload) if _is_html(chosen.holder) else PageMetadata()
+    meta = read_metadata(chosen.payload, chosen.holder.content_type) \
+        if _is_html(chosen.holder) else PageMetadata()
     found = extract(chosen.payload, capture.url) if _is_html(chosen.holder) else None
     original = capture.target_uri or capture.url
     title = meta.title or (found.title if found and found.title else original)
