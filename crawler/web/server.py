@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, Response
 from archive.index import CaptureNotFound
 from crawler.app.home import Home
 from crawler.web.browse import Browse
+from crawler.web.desk import desk_routes
 from crawler.web.guard import AllowedHosts, Guard
 from crawler.web.memento import Memento
 from crawler.web.pages import BadRequest, page
@@ -52,7 +53,7 @@ def build_app(home: Home, replay_port: int | None, *, host: str = "127.0.0.1",
     base = public_base(host, port)
     replay = None if replay_port is None else public_base(host, replay_port)
     memento = Memento(home, base, replay, replay_index)
-    routes = [*Browse(home, memento).routes, *memento.routes]
+    routes = [*desk_routes(home, base), *Browse(home, memento).routes, *memento.routes]
     app = Starlette(routes=routes,
                     exception_handlers={BadRequest: _bad, CaptureNotFound: _missing})
     return Guard(app, AllowedHosts(host, allowed_hosts))
