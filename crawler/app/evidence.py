@@ -21,6 +21,7 @@ from archive.index import Capture
 from archive.manifests import check_manifests
 from archive.package_warc import write_package_warc
 from archive.reader import read_record
+from archive.replayindex import resolve_wacz
 from archive.signing import (
     BINDING,
     ECDSA_PUBLIC_KEY,
@@ -115,6 +116,7 @@ def export_wacz(home: Home, store: Store, output: Path, sources: Iterable[str] =
         if done.returncode != 0 or not built.exists():
             raise PackagingError(f"wacz could not package the export: "
                                  f"{done.stderr.strip()[-300:]}")
+        resolve_wacz(built)  # 304 revisits replay in ReplayWeb.page (archive/replayindex.py)
         metadata = _metadata(home, store, names, selection, created)
         finish_package(built, output, home.key_dir, metadata,
                        _extras(home, folder, warc, selection, signed), stamp)
