@@ -84,6 +84,9 @@ def test_verify_passes_pinned_to_either_published_fingerprint(archive: Archive) 
     assert _problems(archive.vigil, "--trust", archive.manifest_key) == []
     assert _problems(archive.vigil, "--trust", archive.package_key) == []
     assert _problems(archive.vigil, "--manifest") == []  # kept for old scripts
+    # No TSA configured: no token, nothing to report about one.
+    assert not list((archive.vigil.home / "manifests").glob("*.tsr"))
+    assert archive.vigil.json("verify")["timestamps"] == []
 
 
 def test_another_key_pair_and_re_signed_manifests_fail_verify_trust(
