@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
+
 from conftest import Vigil
 from crawler.cli.main import cli
 
@@ -108,7 +110,10 @@ def test_history_of_an_unknown_url_is_an_empty_json_array(vigil: Vigil) -> None:
 
 def test_every_command_and_option_is_documented_in_the_readme() -> None:
     readme = README.read_text()
-    for name, command in cli.commands.items():
+    context = click.Context(cli)
+    for name in cli.list_commands(context):
+        command = cli.get_command(context, name)
+        assert command is not None, name
         assert re.search(rf"vigil(\s+--home\s+\S+)?\s+{name}\b", readme), f"`vigil {name}`"
         for param in command.params:
             for opt in param.opts:
@@ -144,3 +149,18 @@ def test_lower_case_percent_escapes_name_the_same_url(vigil: Vigil) -> None:
     assert vigil.json("sources")[0]["url"] == "https://example.org/caf%C3%A9-owners"
     vigil.run("add", "https://example.org/caf%c3%a9-owners")
     assert len(vigil.json("sources")) == 1
+
+
+def test_commands_that_do_not_crawl_load_neither_scrapy_nor_twisted(vigil: Vigil) -> None:
+    # The command line starts quickly: a command's module is imported only when it runs.
+    vigil.run("add", "https://example.org/a/")
+    for args in (["--version"], ["sources", "--json"], ["changes", "--json"]):
+        probe = ("import sys, runpy; sys.argv = ['vigil', '--home', sys.argv[1], *sys.argv[2:]]\n"
+                 "try:\n    runpy.run_module('crawler.cli', run_name='__main__')\n"
+                 "except SystemExit:\n    pass\n"
+                 "loaded = sorted({m.split('.')[0] for m in sys.modules} & "
+                 "{'scrapy', 'twisted', 'uvicorn', 'starlette'})\n"
+                 "print('LOADED', loaded, file=sys.stderr)\n")
+        done = subprocess.run([sys.executable, "-c", probe, str(vigil.home), *args],
+                              capture_output=True, text=True)
+        assert "LOADED []" in done.stderr, (args, done.stderr[-500:])

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +19,7 @@ from archive.index import CaptureIndex
 from archive.schema import Table, ensure
 from archive.schema import create_schema as archive_schema
 from archive.signing import file_sha256
-from archive.timeutil import utcnow, warc_date
+from archive.timeutil import parse_stored, utcnow, warc_date
 from archive.urls import normalize_url
 from crawler.scheduling.rules import DEFAULT_EVERY, QuietHours, Schedule, format_interval
 from monitor.schema import create_schema as monitor_schema
@@ -113,6 +114,12 @@ class Source:
         return Schedule(every=None if self.cron else self.every_seconds or DEFAULT_EVERY,
                         cron=self.cron, jitter=self.jitter_seconds,
                         quiet=QuietHours.parse(self.quiet_hours) if self.quiet_hours else None)
+
+    def next_capture(self, last: str | None, now: datetime | None = None) -> datetime:
+        """When the source is due, after its last capture (stored form; None: never)."""
+        moment = now or utcnow()
+        return max(self.schedule.next_after(parse_stored(last) if last else None, moment),
+                   moment)
 
     def public(self) -> dict[str, Any]:
         data = asdict(self)

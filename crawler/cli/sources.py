@@ -63,11 +63,7 @@ def source_json(store: Store, source: Source) -> dict[str, Any]:
         else None
     data["last_failure"] = f"{failing[-1]['error']}: {failing[-1]['message']}" if failing \
         else None
-    # Imported here: APScheduler and SQLAlchemy cost every other command (a crawl
-    # subprocess among them) half a second of start-up.
-    from crawler.scheduling.watcher import next_capture
-
-    data["next_capture"] = iso_seconds(next_capture(source, last))
+    data["next_capture"] = iso_seconds(source.next_capture(last))
     return data
 
 
