@@ -140,6 +140,7 @@ def keys(ctx: Context, as_json: bool) -> None:
     found = public_keys(ctx.home)
     if as_json:
         emit_json({"fingerprint": found[0].fingerprint, "public_key": found[0].openssh,
+                   "wacz_fingerprint": found[1].fingerprint, "wacz_public_key": found[1].openssh,
                    "keys": [k.as_dict() for k in found]})
         return
     for key in found:
