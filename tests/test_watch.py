@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -16,7 +18,7 @@ import pytest
 
 from conftest import FAST, Vigil, slow_site
 from crawler.demo.replica import SEED_PATH
-from crawler.demo.siteserver import SiteServer
+from crawler.demo.siteserver import Resource, SiteServer
 
 
 class Watch:
@@ -39,9 +41,10 @@ class Watch:
             time.sleep(0.3)
 
     def stop(self, signals: int = 1, timeout: float = 60) -> int:
-        for _ in range(signals):
+        self.process.send_signal(signal.SIGINT)
+        if signals == 2:  # once the first one is handled
+            self.wait_for(lambda: "stopping" in self.text())
             self.process.send_signal(signal.SIGINT)
-            time.sleep(0.3)
         code = self.process.wait(timeout=timeout)
         self.handle.close()
         return code
@@ -49,6 +52,30 @@ class Watch:
 
 def finished(vigil: Vigil) -> list[dict[str, Any]]:
     return [c for c in vigil.json("crawls") if c["status"] == "finished"]
+
+
+def _rows(vigil: Vigil, sql: str) -> list[Any]:
+    db = vigil.home / "vigil.db"
+    if not db.exists():
+        return []
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def captured(vigil: Vigil) -> int:
+    """Sources whose own URL has a capture."""
+    return len(_rows(vigil, "SELECT DISTINCT source_id FROM captures WHERE found_by = 'seed'"))
+
+
+def spans(vigil: Vigil) -> list[tuple[str, str, list[int]]]:
+    """Each crawl's start, end and sources, in order of start (to the microsecond)."""
+    return sorted((start, end, json.loads(ids)) for start, end, ids in _rows(
+        vigil, "SELECT started_at, ended_at, sources FROM crawls"))
+
+
+def one_page(host: str) -> SiteServer:
+    return SiteServer({"*": Resource(f"<html><body><p>A page of {host}.</p></body></html>"
+                                     .encode())}, host=host)
 
 
 @pytest.fixture
@@ -90,12 +117,23 @@ def test_runs_missed_while_stopped_are_coalesced_into_one(
     vigil.crawl()
     with sqlite3.connect(vigil.home / "vigil.db") as conn:  # as if stopped for 5 hours
         conn.execute("UPDATE captures SET timestamp = '2000-01-01T00:00:00.000000Z'")
-    watch = Watch(vigil)
-    watching.append(watch)
-    watch.wait_for(lambda: len(finished(vigil)) >= 2)
-    time.sleep(4)
-    assert watch.stop() == 0
-    assert len(vigil.json("crawls")) == 2, "five missed runs should be one"
+    with one_page("127.0.0.4") as ticker:
+        # A source due every second on another host: its crawls after the first show
+        # that the watcher went on dispatching, and never took the first source again.
+        vigil.run("add", ticker.url("/tick"), "--every", "1s", "--depth", "0")
+        watch = Watch(vigil, "--batch-size", "1")
+        watching.append(watch)
+        watch.wait_for(lambda: _ticks_after_the_first_source(vigil) >= 2)
+        assert watch.stop() == 0
+    assert len([c for c in vigil.json("crawls") if 1 in c["sources"]]) == 2, \
+        "five missed runs should be one"
+
+
+def _ticks_after_the_first_source(vigil: Vigil) -> int:
+    """Finished crawls of source 2 that started after the watcher's crawl of source 1."""
+    ended = [end for _, end, ids in spans(vigil) if ids == [1] and end][1:]
+    return len([start for start, end, ids in spans(vigil)
+                if ids == [2] and end and ended and start > ended[0]])
 
 
 def _slow(delay: float) -> dict[str, Any]:
@@ -104,12 +142,12 @@ def _slow(delay: float) -> dict[str, Any]:
 
 def test_a_second_signal_stops_at_once_and_leaves_no_corrupt_file(
         vigil: Vigil, watching: list[Watch]) -> None:
-    with SiteServer(_slow(1.0), host="127.0.0.2") as site:
+    with SiteServer(_slow(2.0), host="127.0.0.2") as site:
         vigil.run("add", site.url("/2026/05/05/slow-0"))
         watch = Watch(vigil, "--grace", "60")
         watching.append(watch)
-        watch.wait_for(lambda: "crawling" in watch.text())
-        time.sleep(3)
+        # Stopped in the middle of the crawl: once it has captured its first pages.
+        watch.wait_for(lambda: re.search(r"vigil: [1-9]\d* captured", watch.text()) is not None)
         started = time.monotonic()
         assert watch.stop(signals=2) == 0
         assert time.monotonic() - started < 30
@@ -122,34 +160,84 @@ def test_crawls_of_one_source_never_overlap_and_max_parallel_is_kept(
             SiteServer(_slow(0.3), host="127.0.0.3") as two:
         vigil.run("add", one.url("/2026/05/05/slow-0"), "--every", "1s", "--depth", "0")
         vigil.run("add", two.url("/2026/05/05/slow-0"), "--every", "1s", "--depth", "0")
-        watch = Watch(vigil, "--max-parallel", "1")
+        watch = Watch(vigil, "--max-parallel", "1", "--batch-size", "1")
         watching.append(watch)
         watch.wait_for(lambda: len(finished(vigil)) >= 4)
         assert watch.stop() == 0
-    with sqlite3.connect(vigil.home / "vigil.db") as conn:  # to the microsecond
-        spans = sorted(conn.execute("SELECT started_at, ended_at FROM crawls").fetchall())
-    for (_, end), (start, _) in itertools.pairwise(spans):
+    for (_, end, _), (start, _, _) in itertools.pairwise(spans(vigil)):
         assert end <= start, "two crawls ran at once with --max-parallel 1"
     assert len({tuple(c["sources"]) for c in vigil.json("crawls")}) == 2
 
 
 def test_a_crawl_process_that_dies_is_logged_and_the_source_retried(
         vigil: Vigil, watching: list[Watch]) -> None:
-    with SiteServer(_slow(0.5), host="127.0.0.2") as site:
+    with SiteServer(_slow(0.5), host="127.0.0.2") as site, one_page("127.0.0.4") as other:
         url = site.url("/2026/05/05/slow-0")
         vigil.run("add", url, "--every", "2s")
-        watch = Watch(vigil)
+        vigil.run("add", other.url("/other"), "--every", "1s", "--depth", "0")
+        watch = Watch(vigil, "--batch-size", "1")
         watching.append(watch)
         watch.wait_for(lambda: _crawl_pid(url) is not None)
-        time.sleep(1.5)
+        # Killed once its crawl has its row (which the next start marks interrupted).
+        watch.wait_for(lambda: bool(_rows(
+            vigil, "SELECT id FROM crawls WHERE status = 'running' AND sources = '[1]'")))
         pid = _crawl_pid(url)
         assert pid is not None
         subprocess.run(["kill", "-9", str(pid)], check=True)
         watch.wait_for(lambda: "died" in watch.text())
-        watch.wait_for(lambda: len(finished(vigil)) >= 1)
+        watch.wait_for(lambda: any(c["sources"] == [1] for c in finished(vigil)))
         assert watch.stop() == 0
-    statuses = [c["status"] for c in vigil.json("crawls")]
-    assert "interrupted" in statuses and "finished" in statuses
+    crawls = vigil.json("crawls")
+    assert [c["status"] for c in crawls if c["sources"] == [1]][:1] == ["interrupted"]
+    # The other source's batch was never held up by the crash of this one.
+    killed = next(c for c in crawls if c["status"] == "interrupted")
+    assert any(c["sources"] == [2] and c["status"] == "finished" and c["id"] > killed["id"]
+               for c in crawls)
+
+
+def test_sources_due_together_share_one_crawl_process(
+        vigil: Vigil, watching: list[Watch]) -> None:
+    with one_page("127.0.0.2") as a, one_page("127.0.0.3") as b, one_page("127.0.0.4") as c:
+        for site in (a, b, c):
+            vigil.run("add", site.url("/page"), "--depth", "0")
+        watch = Watch(vigil, "--batch-window", "5")
+        watching.append(watch)
+        watch.wait_for(lambda: captured(vigil) == 3 and bool(finished(vigil)))
+        assert watch.stop() == 0
+    assert [c["sources"] for c in vigil.json("crawls")] == [[1, 2, 3]]
+    assert "crawling 3 source(s)" in watch.text()
+
+
+def test_batch_size_bounds_a_crawl_and_a_host_is_in_one_crawl_at_a_time(
+        vigil: Vigil, watching: list[Watch]) -> None:
+    with one_page("127.0.0.2") as site:
+        for n in range(5):
+            vigil.run("add", site.url(f"/page-{n}"), "--depth", "0")
+        watch = Watch(vigil, "--batch-size", "2", "--max-parallel", "2")
+        watching.append(watch)
+        watch.wait_for(lambda: captured(vigil) == 5 and len(finished(vigil)) == 3)
+        assert watch.stop() == 0
+    crawled = spans(vigil)
+    assert sorted(len(ids) for _, _, ids in crawled) == [1, 2, 2]
+    for (_, end, _), (start, _, _) in itertools.pairwise(crawled):
+        assert end <= start, "two crawls of one host ran at once"
+
+
+def test_watch_settings_come_from_the_config_and_a_bad_one_is_a_one_line_error(
+        vigil: Vigil, watching: list[Watch]) -> None:
+    vigil.run("sources")  # creates the home and its config
+    config = vigil.home / "vigil.toml"
+    config.write_text(config.read_text() + "\n[watch]\nbatch_size = 0\n")
+    bad = vigil.run("watch", ok=False)
+    assert bad.returncode == 2
+    assert b"[watch] batch_size must be an integer of at least 1" in bad.stderr
+    config.write_text(config.read_text().replace("batch_size = 0",
+                                                 "batch_size = 7\nbatch_window = 0.5"))
+    watch = Watch(vigil)
+    watching.append(watch)
+    watch.wait_for(lambda: "watching" in watch.text())
+    assert watch.stop() == 0
+    assert "up to 7 due sources per crawl (gathered for 0.5 s)" in watch.text()
 
 
 def _crawl_pid(url: str) -> int | None:

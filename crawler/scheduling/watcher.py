@@ -1,14 +1,18 @@
-"""`vigil watch`: recapture each source on its schedule, one crawl subprocess per run.
+"""`vigil watch`: recapture each source on its schedule, many due sources per crawl process.
 
 Scrapy's Twisted reactor cannot be restarted in a process, so each crawl runs as its own
-`vigil crawl` process (the pattern Scrapy's docs recommend for repeated crawls). The
-scheduler is APScheduler 3 with jobs in memory: the sources table is the truth (with the
-last capture of each source, it says when each is due), so the jobs are rebuilt from it at
-start and whenever a source changes, and a persistent job store would only repeat it.
+`vigil crawl` process (the pattern Scrapy's docs recommend for repeated crawls). A process
+costs about a second of CPU before it fetches anything, so the sources due at about the
+same time share one: a job per source (APScheduler 3, jobs in memory) only marks its
+source due, and a dispatcher gathers the due sources for a few seconds and starts batches
+of them (crawler/scheduling/batches.py), at most ``max_parallel`` processes at once. The
+sources table is the truth (with the last capture of each source, it says when each is
+due), so the jobs are rebuilt from it at start and whenever a source changes.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import signal
@@ -35,18 +39,30 @@ from crawler.app.home import Home
 from crawler.app.maintenance import recover
 from crawler.app.runner import crawl_command
 from crawler.app.store import Source, Store
+from crawler.scheduling import batches
+from crawler.scheduling.batches import DEFAULT_BATCH_SIZE, DEFAULT_BATCH_WINDOW, DueQueue
 from crawler.scheduling.rules import DEFAULT_EVERY
 
 log = logging.getLogger("vigil.watch")
 
 SYNC_SECONDS = 2.0  # how often the sources table is checked for changes
+NAMED = 3  # sources named in a batch's messages
 
 
 @dataclass
 class WatchSettings:
-    max_parallel: int = 2
+    max_parallel: int = 2  # crawl processes at once
     grace: float = 30.0  # seconds crawls in flight get to finish after a stop signal
     overrides: Mapping[str, str] = field(default_factory=dict)
+    batch_size: int = DEFAULT_BATCH_SIZE  # sources per crawl process, at most
+    batch_window: float = DEFAULT_BATCH_WINDOW  # seconds due sources are gathered
+
+
+@dataclass
+class _Batch:
+    number: int
+    sources: list[Source]
+    child: subprocess.Popen[bytes] | None = None
 
 
 class Watcher:
@@ -56,15 +72,21 @@ class Watcher:
         self.stream = stream
         self.stopping = threading.Event()
         self.forced = threading.Event()
-        self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self.due = DueQueue()
+        self._sources: dict[int, Source] = {}
+        self._batches: dict[int, _Batch] = {}  # in flight, by number
+        self._numbers = itertools.count(1)
         self._lock = threading.Lock()
         self._signature: tuple[Any, ...] = ()
+        self._dispatcher = threading.Thread(target=self._dispatch, name="dispatcher",
+                                            daemon=True)
         self.crawls_started = 0
         self.crawls_crashed = 0
         self.scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore(), "memory": MemoryJobStore()},
-            executors={"default": ThreadPoolExecutor(max_workers=settings.max_parallel)},
-            # One run per source at a time; runs missed while stopped become one run.
+            # A job only marks its source due: two threads keep up with any number.
+            executors={"default": ThreadPoolExecutor(max_workers=2)},
+            # Runs missed while stopped become one run.
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=UTC,
         )
@@ -80,11 +102,14 @@ class Watcher:
         """Rebuild the jobs when the sources table changed (it is the single truth)."""
         store = Store.open(self.home.db_path)
         try:
-            sources = store.sources()
-            signature = tuple((s.id, s.updated_at) for s in sources)
+            signature = tuple(store.db.execute(
+                "SELECT id, updated_at FROM sources ORDER BY id").fetchall())
             if signature == self._signature:
                 return
             self._signature = signature
+            sources = store.sources()
+            with self._lock:
+                self._sources = {s.id: s for s in sources}
             wanted = {f"source-{s.id}" for s in sources}
             for job in self.scheduler.get_jobs(jobstore="default"):
                 if job.id not in wanted:
@@ -106,43 +131,112 @@ class Watcher:
             trigger = IntervalTrigger(seconds=schedule.every or DEFAULT_EVERY, timezone=UTC,
                                       jitter=schedule.jitter or None)
         self.scheduler.add_job(
-            self._run_source, trigger=trigger, args=[source.id],
+            self.due.mark, trigger=trigger, args=[source.id, batches.host_of(source.url)],
             id=f"source-{source.id}", name=source.url, replace_existing=True,
             next_run_time=max(due, now),
         )
 
-    # -- one crawl ---------------------------------------------------------------------
-    def _run_source(self, source_id: int) -> None:
-        """A job's run: one source's crawl; its failure is logged, the watch goes on."""
-        try:
-            self.crawl(source_id)
-        except Exception:  # the loop boundary: the scheduler's thread must survive
-            log.exception("the crawl of source %s failed", source_id)
+    # -- batches -----------------------------------------------------------------------
+    def _dispatch(self) -> None:
+        """Start batches as sources fall due and processes free up, until stopped."""
+        while not self.stopping.is_set():
+            try:
+                pause = self._dispatch_once()
+            except Exception:  # the loop boundary: the dispatcher must survive
+                log.exception("dispatching due sources failed")
+                pause = SYNC_SECONDS
+            if pause != 0.0:
+                self.due.wait(pause)
 
-    def crawl(self, source_id: int) -> None:
-        if self.stopping.is_set():
-            return
+    def _dispatch_once(self) -> float | None:
+        """Start what may start; how long to wait before looking again (None: until a
+        source falls due or a batch ends; 0: look again now)."""
+        with self._lock:
+            free = self.settings.max_parallel - len(self._batches)
+            busy = [s for b in self._batches.values() for s in b.sources]
+        waiting = self.due.waiting()
+        if free <= 0 or not waiting:
+            return None
+        candidates = batches.ready(waiting, {s.id for s in busy},
+                                   {batches.host_of(s.url) for s in busy})
+        pause = batches.seconds_until_ready(candidates, size=self.settings.batch_size,
+                                            window=self.settings.batch_window,
+                                            now=time.monotonic())
+        if not candidates or pause > 0:
+            return pause or None
+        candidates = self._screen(candidates)
+        planned = batches.plan(candidates, size=self.settings.batch_size, count=free)
+        with self._lock:
+            known = dict(self._sources)
+        for group in planned:
+            self.due.drop(d.source_id for d in group)
+            chosen = [known[d.source_id] for d in group if d.source_id in known]
+            if not chosen or self.stopping.is_set():
+                continue
+            batch = _Batch(next(self._numbers), chosen)
+            with self._lock:
+                self._batches[batch.number] = batch
+            threading.Thread(target=self._run_batch, args=(batch,), daemon=True,
+                             name=f"batch-{batch.number}").start()
+        return 0.0 if planned else None
+
+    def _screen(self, candidates: list[batches.Due]) -> list[batches.Due]:
+        """Leave out, for this run, the sources in quiet hours, gone from the table, or
+        still in a crawl that outlived an earlier watcher (killed with -9): two crawls of
+        one source never overlap."""
+        elsewhere = self._crawling_elsewhere()
+        now = utcnow()
+        kept: list[batches.Due] = []
+        with self._lock:
+            known = dict(self._sources)
+        for due in candidates:
+            source = known.get(due.source_id)
+            quiet = source.schedule.quiet if source else None
+            if source is None:
+                pass
+            elif due.source_id in elsewhere:
+                self.say(f"{source.url}: a crawl started by an earlier watcher is still "
+                         "running; this run is skipped")
+            elif quiet and quiet.contains(now):
+                self.say(f"{source.url}: quiet hours ({quiet}), skipped")
+            else:
+                kept.append(due)
+                continue
+            self.due.drop([due.source_id])
+        return kept
+
+    def _crawling_elsewhere(self) -> set[int]:
+        """Sources of running crawls whose process is alive and not one of ours."""
         store = Store.open(self.home.db_path)
         try:
-            source = next((s for s in store.sources() if s.id == source_id), None)
+            running = list(store.db.execute(
+                "SELECT pid, sources FROM crawls WHERE status = 'running'").fetchall())
         finally:
             store.close()
-        if source is None:
-            return
-        if self._crawling_elsewhere(source.id):
-            # A crawl of this source outlived an earlier watcher (killed with -9): two
-            # crawls of one source never overlap.
-            self.say(f"{source.url}: a crawl started by an earlier watcher is still "
-                     "running; this run is skipped")
-            return
-        quiet = source.schedule.quiet
-        if quiet and quiet.contains(utcnow()):
-            self.say(f"{source.url}: quiet hours ({quiet}), skipped")
-            return
+        with self._lock:
+            mine = {b.child.pid for b in self._batches.values() if b.child}
+        return {source_id for pid, ids in running if pid not in mine and pid_alive(pid)
+                for source_id in json.loads(ids or "[]")}
+
+    def _run_batch(self, batch: _Batch) -> None:
+        """A batch's thread: its crawl process; its failure is logged, the watch goes on."""
+        try:
+            self.crawl(batch)
+        except Exception:  # the loop boundary: one batch's failure stops nothing else
+            log.exception("the crawl of batch %s failed", batch.number)
+        finally:
+            with self._lock:
+                self._batches.pop(batch.number, None)
+            self.due.wake()
+
+    def crawl(self, batch: _Batch) -> None:
+        sources = batch.sources
         stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
-        log_path = self.home.log_dir / f"crawl-{stamp}-source-{source.id}.log"
-        command = crawl_command(self.home, [source.url], self.settings.overrides)
-        self.say(f"crawling {source.url}")
+        log_path = self.home.log_dir / f"crawl-{stamp}-batch-{batch.number}.log"
+        command = crawl_command(self.home, [s.url for s in sources], self.settings.overrides)
+        if self.stopping.is_set():
+            return
+        self.say(f"crawling {_named(sources)}")
         self.crawls_started += 1
         with open(log_path, "ab") as log_file:
             # Own session: a Ctrl-C at the terminal reaches the watcher, which decides
@@ -150,35 +244,22 @@ class Watcher:
             child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      start_new_session=True)
             with self._lock:
-                self._children[child.pid] = child
+                batch.child = child
             tee = threading.Thread(target=_tee, args=(child.stderr, log_file, self.stream),
                                    daemon=True)
             tee.start()
             out = child.stdout.read() if child.stdout else b""
             code = child.wait()
             tee.join(timeout=5)
-            with self._lock:
-                self._children.pop(child.pid, None)
-        self._report(source, code, out, log_path)
+        self._report(sources, code, out, log_path)
 
-    def _crawling_elsewhere(self, source_id: int) -> bool:
-        store = Store.open(self.home.db_path)
-        try:
-            running = list(store.db.table("crawls").rows_where("status = 'running'"))
-        finally:
-            store.close()
-        with self._lock:
-            mine = set(self._children)
-        return any(source_id in json.loads(row["sources"] or "[]") and row["pid"] not in mine
-                   and pid_alive(row["pid"]) for row in running)
-
-    def _report(self, source: Source, code: int, out: bytes, log_path: Path) -> None:
+    def _report(self, sources: list[Source], code: int, out: bytes, log_path: Path) -> None:
         try:
             summary = json.loads(out)
         except json.JSONDecodeError:
             self.crawls_crashed += 1
-            self.say(f"{source.url}: the crawl process died (exit {code}); it runs again at "
-                     f"its next slot. Log: {log_path}")
+            self.say(f"the crawl process of {_named(sources)} died (exit {code}); they run "
+                     f"again at their next slot. Log: {log_path}")
             return
         store = Store.open(self.home.db_path)
         try:
@@ -186,7 +267,7 @@ class Watcher:
                 store.db.table("crawls").update(summary["crawl_id"], {"log": str(log_path)})
         finally:
             store.close()
-        self.say(f"{source.url}: crawl {summary['crawl_id']} {summary['status']}: "
+        self.say(f"crawl {summary['crawl_id']} {summary['status']} ({_named(sources)}): "
                  f"{summary['pages']} pages, {summary['failures']} failures, "
                  f"{len(summary['events'])} new events")
 
@@ -195,6 +276,7 @@ class Watcher:
         if self.stopping.is_set():
             self.forced.set()
         self.stopping.set()
+        self.due.wake()
 
     def run(self) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -210,9 +292,12 @@ class Watcher:
                                jobstore="memory", replace_existing=True,
                                executor="default")
         self.scheduler.resume()
+        self._dispatcher.start()
         jobs = len(self.scheduler.get_jobs(jobstore="default"))
-        self.say(f"watching {jobs} source(s), at most {self.settings.max_parallel} crawls "
-                 "at once; Ctrl-C to stop")
+        s = self.settings
+        self.say(f"watching {jobs} source(s): up to {s.batch_size} due sources per crawl "
+                 f"(gathered for {s.batch_window:g} s), at most {s.max_parallel} crawls at "
+                 "once; Ctrl-C to stop")
         while not self.stopping.wait(0.5):
             pass
         return self.stop()
@@ -220,19 +305,25 @@ class Watcher:
     def stop(self) -> int:
         self.say("stopping: no new crawls; waiting for the crawls in flight "
                  f"(up to {self.settings.grace:.0f} s, Ctrl-C again to stop them now)")
-        # Shut the scheduler down first: its threads finish the crawls they run, and it
-        # cannot try to submit another job to an executor that is gone.
+        # The scheduler and the dispatcher first, so that nothing new starts.
         self.scheduler.shutdown(wait=False)
+        self.due.wake()
+        self._dispatcher.join(timeout=10)
         deadline = time.monotonic() + self.settings.grace
-        while self._running() and time.monotonic() < deadline and not self.forced.is_set():
+        while self._in_flight() and time.monotonic() < deadline and not self.forced.is_set():
             time.sleep(0.2)
         self._stop_children()
         self.say("stopped")
         return 0
 
+    def _in_flight(self) -> bool:
+        with self._lock:
+            return bool(self._batches)
+
     def _running(self) -> list[subprocess.Popen[bytes]]:
         with self._lock:
-            return [c for c in self._children.values() if c.poll() is None]
+            return [b.child for b in self._batches.values()
+                    if b.child is not None and b.child.poll() is None]
 
     def _stop_children(self) -> None:
         # SIGTERM twice: Scrapy's own shutdown, then its forced one. Records already
@@ -249,6 +340,12 @@ class Watcher:
                 time.sleep(0.1)
         for child in self._running():
             child.kill()
+
+
+def _named(sources: list[Source]) -> str:
+    names = ", ".join(s.url for s in sources[:NAMED])
+    more = len(sources) - NAMED
+    return f"{len(sources)} source(s): {names}" + (f" and {more} more" if more > 0 else "")
 
 
 def _tee(source: Any, log_file: Any, stream: TextIO) -> None:
