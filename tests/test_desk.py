@@ -233,11 +233,15 @@ def test_the_review_page_of_an_edit_shows_the_word_diff_and_both_captures_side_b
     assert "confirmed that two" in _frame_text(page, after)
     page.wait_for_load_state("networkidle")
     shoot(page, "review-edited")
-    page.set_viewport_size({"width": 1100, "height": 1000})
-    DOCS_SHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS_SHOT), full_page=False, type="png")
-    assert DOCS_SHOT.stat().st_size < 200_000
     page.close()
+    small = browser.new_page(viewport={"width": 1100, "height": 1000}, device_scale_factor=0.75)
+    small.goto(f"{desk.base}/changes/{event['id']}", wait_until="networkidle")
+    _frame_text(small, after)
+    small.wait_for_load_state("networkidle")
+    DOCS_SHOT.parent.mkdir(exist_ok=True)
+    small.screenshot(path=str(DOCS_SHOT), full_page=True, type="png")
+    assert DOCS_SHOT.stat().st_size < 200_000
+    small.close()
 
 
 def test_a_folded_paragraph_opens_from_the_keyboard(desk: Desk, browser: Any) -> None:
@@ -466,6 +470,8 @@ def test_on_a_phone_the_review_page_fits_the_screen(desk: Desk, browser: Any) ->
     boxes = page.eval_on_selector_all(".frames iframe", "els => els.map(e => "
                                       "e.getBoundingClientRect().width)")
     assert all(w <= 390 for w in boxes)
+    history = desk.vigil.json("history", desk.news.url(SEED_PATH))
+    _frame_text(page, stamp14(history[-1]["timestamp"]))
     shoot(page, "review-phone")
     page.goto(f"{desk.base}/changes")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390

@@ -165,8 +165,8 @@ def _review_box(event_id: int, review: Review | None, visit: Visit) -> str:
     if not visit.signed_in:
         hint = f"<a href='/signin?next=/changes/{event_id}'>Sign in</a> to mark it reviewed." \
             if visit.writable else "Start vigil serve with VIGIL_SERVE_TOKEN to review here."
-        return f"<section class='card' aria-label='Review'>{state}<p class='meta'>{hint}</p>" \
-               "</section>"
+        return (f"<section class='card' aria-label='Review'>{state[:-4]} "
+                f"<span class='meta'>{hint}</span></p></section>")
     levels = [("", "—"), *((s.value, s.value) for s in Significance)]
     chosen = review.significance.value if review and review.significance else ""
     form = (f"<form class='inline' method='post' action='/changes/{event_id}/review'>"

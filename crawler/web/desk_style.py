@@ -75,7 +75,7 @@ details.fold{margin:.2em 0 .9em;color:var(--soft)}
 details.fold summary{cursor:pointer;font-size:.9em}
 details.fold p{color:var(--ink)}
 .frames{display:grid;grid-template-columns:1fr 1fr;gap:1em}.frames.one{grid-template-columns:1fr}
-.card h2:first-child{margin-top:0}
+.card>:first-child,.card h2:first-child{margin-top:0}.card>:last-child{margin-bottom:0}
 .frames figure{margin:0;background:var(--card);border:1px solid var(--line);border-radius:8px;
 overflow:hidden}
 .frames figcaption{display:flex;justify-content:space-between;gap:1em;flex-wrap:wrap;
