@@ -29,7 +29,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 SHOTS = Path(os.environ.get("VIGIL_DESK_SHOTS", "/tmp/desk-shots"))
-DOCS_SHOT = Path(__file__).resolve().parent.parent / "docs" / "review-page.png"
+# The README's screenshot is rewritten only when asked (VIGIL_UPDATE_DOCS=1): a test run
+# leaves the tree as it found it.
+DOCS_SHOT = Path(__file__).resolve().parent.parent / "docs" / "review-page.png" \
+    if os.environ.get("VIGIL_UPDATE_DOCS") else SHOTS / "review-page.png"
 TOKEN = "correct horse battery staple"
 MOVED_TO = "/2026/02/20/county-denies-delaying-the-evacuation-order/"
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(),
@@ -238,7 +241,7 @@ def test_the_review_page_of_an_edit_shows_the_word_diff_and_both_captures_side_b
     small.goto(f"{desk.base}/changes/{event['id']}", wait_until="networkidle")
     _frame_text(small, after)
     small.wait_for_load_state("networkidle")
-    DOCS_SHOT.parent.mkdir(exist_ok=True)
+    DOCS_SHOT.parent.mkdir(parents=True, exist_ok=True)
     small.screenshot(path=str(DOCS_SHOT), full_page=True, type="png")
     assert DOCS_SHOT.stat().st_size < 200_000
     small.close()
