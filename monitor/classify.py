@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 from http import HTTPStatus
@@ -11,6 +10,7 @@ from urllib.parse import urlsplit
 
 from archive.urls import is_listing_page, same_page
 from monitor.extract import Extract
+from monitor.notice import NOTICE, SHORT_PAGE_WORDS, is_notice
 
 
 class Verdict(StrEnum):
@@ -21,21 +21,14 @@ class Verdict(StrEnum):
     UNREACHABLE = "unreachable"  # DNS or connection refused: the host is not there
 
 
-# Notices that replace an article when it is taken down.
-NOTICE = re.compile(
-    r"\b(page|article|story|content|post|report|video|item)s?\b.{0,40}?\b("
-    r"not\s+(be\s+)?found|no\s+longer\s+(be\s+)?(available|exists?|online|accessible)|"
-    r"(has|have|was|were)\s+been\s+(removed|deleted|unpublished|withdrawn|taken\s+down)|"
-    r"(could|can)\s*not\s+be\s+found|does\s*n[o'\u2019]t\s+exist|is\s+unavailable)"
-    r"|\b(error\s+)?404\b|\bwe\s+could\s*n[o'\u2019]t\s+find\b|\bno\s+longer\s+available\b",
-    re.IGNORECASE,
-)
-NOTICE_MAX_WORDS = 150
-# A page that no longer resembles its last good version is checked for a notice in its
-# lead, however long the rest (a notice above a list of other stories).
-UNLIKE_PREVIOUS, LEAD_BLOCKS = 0.5, 3
-# A notice is a short block of its own, not a sentence inside a paragraph of reporting.
-NOTICE_BLOCK_WORDS = 40
+# A page this short, or this much shorter than its last good version, or this unlike it, is
+# read whole for a notice that was not there before: a template keeps a byline, a photo
+# credit, a date, share counters or a ticker around it, before it or after, and a reader
+# may have moved off the element the story left.
+NOTICE_MAX_WORDS = SHORT_PAGE_WORDS
+SHRUNK_RATIO, UNLIKE_PREVIOUS = 0.85, 0.5
+# A headline that became a notice ("Page not found") is one at any length of page.
+NOTICE_TITLE_WORDS = 10
 STUB_MIN_BEFORE, STUB_RATIO = 100, 0.25
 PROBE_SIMILARITY = 0.8
 _NETWORK_DOWN = ("DNSLookupError", "ConnectionRefused", "NoRouteError", "DownloadConnectionRefused")
@@ -83,18 +76,27 @@ def _is_home_or_section(target: str, origin: str) -> str | None:
     return None
 
 
+def _notice(page: Extract, previous: Extract | None) -> str | None:
+    """A block of the page that says the article is gone and was not there before."""
+    before = set(previous.paragraphs) if previous is not None else set()
+    return next((p for p in (*page.paragraphs, *page.notices)
+                 if p not in before and is_notice(p)), None)
+
+
 def _content(fetch: Fetch, previous: Extract | None, probe: Extract | None) -> Finding:
     page = fetch.extract
     if page is None:
         return Finding(Verdict.OK, "answers")
-    unlike = previous is not None and _similarity(page, previous) < UNLIKE_PREVIOUS
-    if page.words <= NOTICE_MAX_WORDS or unlike:
-        lead = (page.title, *page.paragraphs[:LEAD_BLOCKS])
-        sentence = next((p for p in lead if NOTICE.search(p)
-                         and len(p.split()) <= NOTICE_BLOCK_WORDS), None)
-        if sentence is not None:
-            return Finding(Verdict.REMOVED, f"the article was replaced by a notice: "
-                                            f"“{sentence[:120]}”")
+    if previous is not None and len(page.title.split()) <= NOTICE_TITLE_WORDS and \
+            NOTICE.search(page.title) and not NOTICE.search(previous.title):
+        return Finding(Verdict.REMOVED, f"the article was replaced by a notice: "
+                                        f"“{page.title[:120]}”")
+    changed = page.words <= NOTICE_MAX_WORDS or (previous is not None and (
+        page.words < SHRUNK_RATIO * previous.words
+        or _similarity(page, previous) < UNLIKE_PREVIOUS))
+    if changed and (sentence := _notice(page, previous)) is not None:
+        return Finding(Verdict.REMOVED, f"the article was replaced by a notice: "
+                                        f"“{sentence[:120]}”")
     if probe is not None and page.words and _similarity(page, probe) >= PROBE_SIMILARITY:
         return Finding(Verdict.REMOVED, "the page now looks like the site's not-found page")
     if previous is not None and previous.words >= STUB_MIN_BEFORE and \

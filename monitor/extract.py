@@ -22,6 +22,7 @@ from lxml.cssselect import CSSSelector, SelectorError
 from w3lib.encoding import html_to_unicode
 
 from monitor.article import Block, article_blocks
+from monitor.notice import SHORT_PAGE_WORDS, find_notices
 from monitor.reader import Prose, Reading, Story, read_story
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,9 @@ class Extract:
     # How the text was found; Reading.PAGE: no article could be read, and the text is the
     # page's visible text (furniture left out), compared rather than nothing.
     reader: str = Reading.ARTICLE
+    # Short blocks anywhere on the page that read as "this article is gone": what a
+    # removal is judged on when the story's element went with the story.
+    notices: tuple[str, ...] = ()
 
     @property
     def article(self) -> bool:
@@ -235,6 +239,12 @@ def extract(payload: bytes, url: str, options: ExtractOptions | None = None) -> 
     if not paragraphs and not title:
         log.info("no text extracted from %s", url)
         return None
+    # A notice outside what was read matters only where the story's element was not
+    # found, or holds little: elsewhere the story is there (or its notice is in it), and
+    # a look over the whole page would cost a third of the extraction.
+    words = sum(p.count(" ") + 1 for p in paragraphs)
+    notices = find_notices(root) if reader is not Reading.ARTICLE or \
+        words <= SHORT_PAGE_WORDS else ()
     return Extract(
         title=title,
         paragraphs=paragraphs,
@@ -243,6 +253,7 @@ def extract(payload: bytes, url: str, options: ExtractOptions | None = None) -> 
         outlinks=outlinks,
         options_hash=options.fingerprint(),
         reader=reader,
+        notices=notices,
     )
 
 

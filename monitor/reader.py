@@ -30,7 +30,6 @@ MAIN_ATTR = re.compile(
     r"main[-_ ]{0,2}content)([-_ ]|$)",
     re.IGNORECASE,
 )
-_CANDIDATES = etree.XPath("//article|//main|//*[@class or @id or @role or @itemprop]")
 # Elements too small to hold a story: a paragraph named "article-body" is one of many.
 _NOT_CONTAINERS = frozenset(("p", "span", "a", "li", "h1", "h2", "h3", "h4", "h5", "h6",
                              "figure", "figcaption", "img", "em", "strong", "b", "i", "small",
@@ -91,12 +90,10 @@ _PARTS = re.compile(r"[-_]+")
 
 _TEXT_LEN = etree.XPath("string-length(normalize-space(.))")
 # Paragraphs: <p>, and the <div>s that are written as paragraphs (no block inside).
-_PARAGRAPHS = etree.XPath(
-    "//p|//div[not(div|p|section|article|ul|ol|dl|table|blockquote|pre|h1|h2|h3|h4|h5|h6"
-    "|form|aside|nav|header|footer|main|figure)]")
-# Elements whose text is cut by <br>s into lines, as an old blog post's is.
-_BROKEN_TEXT = etree.XPath("//*[br][not(self::p)]")
-_OWN_TEXT = etree.XPath("text()")
+# A <div> with none of these inside is written as a paragraph.
+_DIV_BLOCKS = frozenset(("div", "p", "section", "article", "ul", "ol", "dl", "table",
+                         "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "form",
+                         "aside", "nav", "header", "footer", "main", "figure"))
 # A <div> counts as a paragraph only when it holds a sentence or two, not a label.
 DIV_PARAGRAPH_CHARS = 80
 _TEXT = etree.XPath("normalize-space(.)")
@@ -177,22 +174,22 @@ class Prose:
     __slots__ = ("_within", "lengths", "total")
 
     def __init__(self, root: etree._Element) -> None:
-        self.lengths: dict[etree._Element, int] = {}
-        for p in _PARAGRAPHS(root):
-            assert isinstance(p, etree._Element)
-            length = int(_TEXT_LEN(p))
-            if p.tag == "div" and length < DIV_PARAGRAPH_CHARS:
+        lengths: dict[etree._Element, int] = {}
+        self.lengths = lengths
+        for p in root.iter("p"):
+            self._add(p, 1)
+        for div in root.iter("div"):
+            if not any(child.tag in _DIV_BLOCKS for child in div):
+                self._add(div, DIV_PARAGRAPH_CHARS)
+        for br in root.iter("br"):
+            el = br.getparent()
+            if el is None or el.tag == "p" or el in lengths:
                 continue
-            if length and p.find(".//a") is not None:
-                length -= sum(int(_TEXT_LEN(a)) for a in p.iter("a"))
-            if length > 0:
-                self.lengths[p] = length
-        for el in _BROKEN_TEXT(root):
-            assert isinstance(el, etree._Element)
-            if el not in self.lengths:
-                own = sum(len(str(t).strip()) for t in _OWN_TEXT(el))
-                if own >= DIV_PARAGRAPH_CHARS:
-                    self.lengths[el] = own
+            # The text between the <br>s: the element's own text and its children's tails.
+            own = len((el.text or "").strip()) + sum(
+                len((child.tail or "").strip()) for child in el)
+            if own >= DIV_PARAGRAPH_CHARS:
+                lengths[el] = own
         self.total = sum(self.lengths.values())
         # Each paragraph counted in every element around it, once: elements are weighed
         # many times (candidates, furniture, the densest paragraphs' ancestors).
@@ -202,6 +199,15 @@ class Prose:
             for ancestor in p.iterancestors():
                 within[ancestor] = within.get(ancestor, 0) + length
         self._within = within
+
+    def _add(self, p: etree._Element, at_least: int) -> None:
+        length = int(_TEXT_LEN(p))
+        if length < at_least:
+            return
+        if p.find(".//a") is not None:
+            length -= sum(int(_TEXT_LEN(a)) for a in p.iter("a"))
+        if length > 0:
+            self.lengths[p] = length
 
     def of(self, el: etree._Element) -> int:
         return self._within.get(el, 0)
@@ -224,6 +230,8 @@ def is_furniture(el: etree._Element, prose: Prose, whole: int) -> bool:
 
 
 _GROUPS = etree.XPath(".//*[count(*) >= 3]")
+# A teaser's summary is a sentence or two; more text than this a card is the story's.
+CARD_PROSE = 400
 _CARD_MARKS = etree.XPath("boolean(.//a) and boolean(.//img|.//picture|.//time|.//h2|.//h3"
                           "|.//h4)")
 
@@ -246,6 +254,8 @@ def card_groups(container: etree._Element, prose: Prose) -> set[etree._Element]:
             continue
         if whole and prose.of(parent) >= STORY_SHARE * whole:
             continue
+        if prose.of(parent) >= CARD_PROSE * len(children):
+            continue  # items of the story (a briefing's), each with paragraphs of its own
         groups.add(parent)
     return groups
 
@@ -269,12 +279,26 @@ class Story:
     prose: Prose
 
 
+@lru_cache(maxsize=4096)
+def _story_name(names: str) -> bool:
+    return bool(MAIN_ATTR.search(names))
+
+
 def story_candidates(root: etree._Element) -> list[etree._Element]:
-    """Every element the markup names as a story, in document order."""
-    return [el for el in _CANDIDATES(root) if el.tag not in _NOT_CONTAINERS and (
-        el.tag in ("article", "main") or el.get("role") == "main"
-        or el.get("itemprop") == "articleBody"
-        or MAIN_ATTR.search(_names(el)))]
+    """Every element the markup names as a story, in document order. (One walk in
+    Python: an XPath that selects the classed elements builds a proxy for each, and
+    costs twice as much.)"""
+    found = []
+    for el in root.iter():
+        tag = el.tag
+        if tag in _NOT_CONTAINERS or not isinstance(tag, str):
+            continue
+        get = el.get
+        names = f"{get('class', '')} {get('id', '')}"
+        if tag in ("article", "main") or (names != " " and _story_name(names)) or \
+                get("role") == "main" or get("itemprop") == "articleBody":
+            found.append(el)
+    return found
 
 
 def _inside_furniture(el: etree._Element, prose: Prose,
@@ -338,15 +362,21 @@ def _container(root: etree._Element, prose: Prose) -> tuple[etree._Element | Non
     return _grown(dense, prose), Reading.PROSE
 
 
+# An ancestor replaces the densest paragraphs' element only when it gathers clearly more
+# (by this share of their prose): a paragraph more or less must not move the story.
+GROW_MARGIN = 0.15
+
+
 def _grown(dense: etree._Element, prose: Prose) -> etree._Element:
     """The densest paragraphs' element, or the ancestor that gathers more paragraph text
     than other text (steps of a how-to, a story cut into modules of one paragraph each)."""
+    margin = GROW_MARGIN * prose.of(dense)
     best, best_score = dense, 2 * prose.of(dense) - int(_TEXT_LEN(dense))
     for ancestor in dense.iterancestors():
         if ancestor.tag in ("body", "html") or looks_like_furniture(ancestor):
             break
         score = 2 * prose.of(ancestor) - int(_TEXT_LEN(ancestor))
-        if score > best_score:
+        if score > best_score + margin:
             best, best_score = ancestor, score
     return best
 
