@@ -103,3 +103,17 @@ def test_the_package_carries_a_token_the_recipient_checks_with_the_tsa_certifica
         result = stamped.vigil.run("verify", "--wacz", str(package), "--tsa-cert",
                                    str(stranger.certificate), ok=False, home=False)
     assert result.returncode == 1 and b"timestampToken" in result.stdout
+
+
+def test_without_the_tsa_certificate_the_time_is_read_but_not_checked(
+        stamped: Stamped, tmp_path: Path) -> None:
+    import shutil
+
+    copy = Vigil(tmp_path / "home")
+    shutil.copytree(stamped.vigil.home, copy.home)
+    config = copy.home / "vigil.toml"
+    config.write_text("\n".join(line for line in config.read_text().splitlines()
+                                if not line.startswith("tsa_cert")) + "\n")
+    report = copy.json("verify")
+    assert report["ok"] and [t["checked"] for t in report["timestamps"]] == [False]
+    assert "(not checked: no [evidence] tsa_cert)" in copy.run("verify").stderr.decode()

@@ -92,7 +92,9 @@ def verify(ctx: Context, trust: str | None, package: Path | None, tsa_cert: Path
             click.echo(f"{where}  {p['url'] or ''}  {p['problem']}")
         for stamp in report.timestamps:
             if stamp.time:
-                click.echo(f"{stamp.manifest}: timestamped {stamp.time} by the TSA", err=True)
+                click.echo(f"{stamp.manifest}: timestamped {stamp.time} by the TSA" + (
+                    "" if stamp.checked else " (not checked: no [evidence] tsa_cert)"),
+                    err=True)
         key = f"key {report.fingerprint}" + ("" if report.pinned else
                                              " (not pinned: pass --trust)")
         click.echo(f"{report.captures} captures, {report.manifests} signed manifests, {key}: "
