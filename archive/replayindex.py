@@ -1,12 +1,13 @@
-"""The CDXJ a replay tool reads, in which a server-not-modified revisit resolves to content.
+"""The CDXJ replay tools read, made so that a server-not-modified revisit replays content.
 
 A 304 revisit record keeps the HTTP headers the server sent, ``304 Not Modified`` and no
 body, as WARC says it should. Replay tools answer a memento with the status of the
 record (pywb) or of its index line (ReplayWeb.page), so a 304 replays as an empty page.
-These indexes leave the records as they are and say in the index where the content is:
+The records stay as they are:
 
-- for pywb (``replay_lines``), the line of a 304 revisit points at the record holding the
-  payload, under the revisit's own URL and time, with that record's status and type;
+- pywb reads ``replay_lines`` (made from the capture index, so captures in files still
+  open are there) and is taught by ``crawler/web/pywb_child.py`` to answer a 304 line
+  with the original's headers and payload, at the revisit's own time;
 - in a WACZ (``resolve_not_modified``), the line stays a ``warc/revisit`` line but carries
   the status of the record it revisits, so ReplayWeb.page fetches the original's payload.
 
@@ -40,27 +41,10 @@ def _line(capture: Capture, holder: Capture) -> str:
 
 
 def replay_lines(index: CaptureIndex) -> Iterator[str]:
-    """One CDXJ line per capture (unsorted): 304 revisits pointed at their payload."""
-    refers: dict[int, int | None] = {}  # a revisit's id -> what it refers to
-    held: dict[int, Capture] = {}  # response records by id
-    not_modified: list[Capture] = []
+    """One CDXJ line per capture in the capture index (unsorted), as cdxj-indexer writes
+    it: pywb reads these, captures in WARC files not yet closed included."""
     for capture in index.all():
-        if capture.id is not None:
-            if capture.revisit:
-                refers[capture.id] = capture.refers_to
-            else:
-                held[capture.id] = capture
-        if capture.revisit and capture.status == NOT_MODIFIED:
-            not_modified.append(capture)
-        else:
-            yield _line(capture, capture)
-    for capture in not_modified:
-        seen, target = 0, capture.refers_to
-        while target is not None and target in refers and seen < 10:  # a revisit's revisit
-            target, seen = refers[target], seen + 1
-        holder = held.get(target) if target is not None else None
-        # An original that is not in this archive: the revisit as it is (replays empty).
-        yield _line(capture, holder or capture)
+        yield _line(capture, capture)
 
 
 def resolve_not_modified(lines: Iterable[str]) -> Iterator[str]:

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from recaptured import (
     start_serve,
 )
 
+from archive.timeutil import parse_stored
 from conftest import Vigil, free_port, stamp14
 from crawler.demo.siteserver import SiteServer
 
@@ -92,6 +94,9 @@ def test_pywb_replays_the_304_and_the_identical_revisit_with_their_content(
         reply = archive.get(f"/web/{stamp}id_/{archive.url(path)}", base=archive.replay)
         assert reply.status == 200, path
         assert body in reply.read(), path
+        # The memento is the revisit's, at its own time, not the original's.
+        assert reply.headers["Memento-Datetime"] == format_datetime(
+            parse_stored(latest["timestamp"]), usegmt=True), path
 
 
 @needs_pywb
@@ -317,3 +322,35 @@ def test_a_signal_to_serve_stops_its_replay_child_too(archive: Archive,
             raise AssertionError(f"the replay child {pid} outlived serve")
     with pytest.raises(OSError):
         urllib.request.urlopen(replay, timeout=5).close()
+
+
+@needs_pywb
+def test_captures_made_while_serving_replay_without_a_restart(archive: Archive,
+                                                              tmp_path: Path) -> None:
+    import shutil
+
+    copy = Vigil(tmp_path / "home")
+    shutil.copytree(archive.vigil.home, copy.home)
+    server, port = start_serve(copy)
+    try:
+        copy.crawl()
+        latest = copy.json("history", archive.url(ARTICLE))[-1]
+        assert latest["status"] == 304
+        memento = (f"http://127.0.0.1:{port + 1}/web/{stamp14(latest['timestamp'])}id_/"
+                   f"{archive.url(ARTICLE)}")
+        when = format_datetime(parse_stored(latest["timestamp"]), usegmt=True)
+        body = b""
+        for _ in range(300):  # the replay index is remade within seconds
+            try:
+                with urllib.request.urlopen(memento, timeout=5) as reply:
+                    # Before, pywb answers with the nearest memento it knows: an older one.
+                    if reply.headers.get("Memento-Datetime") == when:
+                        body = reply.read()
+                        break
+            except urllib.error.HTTPError:
+                pass
+            time.sleep(0.1)
+        assert HEADLINE.encode() in body
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -1,9 +1,10 @@
 """pywb's replay behind a guard: run by `vigil serve` with pywb's own Python, as a script.
 
-It imports pywb and the standard library only (pywb lives in its own virtualenv). The
-guard answers 400 to a Host header that is not allowed (DNS rebinding), and 404 to every
-path but a memento and pywb's static files: the CDX API, TimeMaps, collection listings
-and search would let an archived script list and read every other archived page.
+It imports pywb and the standard library only (pywb lives in its own virtualenv). A 304
+revisit is replayed with the content it revisits. The guard answers 400 to a Host header
+that is not allowed (DNS rebinding), and 404 to every path but a memento and pywb's
+static files: the CDX API, TimeMaps, collection listings and search would let an
+archived script list and read every other archived page.
 """
 
 from gevent.monkey import patch_all
@@ -18,6 +19,33 @@ from typing import Any  # noqa: E402
 
 from pywb.apps.frontendapp import FrontEndApp  # noqa: E402
 from pywb.utils.geventserver import GeventServer, RequestURIWSGIHandler  # noqa: E402
+
+
+def serve_not_modified_from_original() -> None:
+    """A 304 revisit replays as the content it revisits, at its own time.
+
+    pywb answers a revisit with the revisit's own HTTP headers, and skips loading the
+    payload of any 3xx: a 304 replays as an empty page. For an index line of a revisit
+    whose status is 304, load the original as pywb loads an identical-payload revisit's
+    (WARC-Refers-To-Target-URI, WARC-Refers-To-Date and the digest) and answer with its
+    headers; the record's WARC-Date stays the revisit's, so Memento-Datetime does too.
+    """
+    from pywb.warcserver.resource.resolvingloader import ResolvingLoader
+
+    standard = ResolvingLoader.load_headers_and_payload
+
+    def load(self, cdx, failed_files, cdx_loader):  # type: ignore[no-untyped-def]
+        if cdx.get("mime") != "warc/revisit" or cdx.get("status") != "304" or \
+                cdx.get("filename", "-") == "-":
+            return standard(self, cdx, failed_files, cdx_loader)
+        headers = self._resolve_path_load(cdx, False, failed_files)
+        payload = self._load_different_url_payload(cdx, headers, failed_files, cdx_loader)
+        if payload is not headers and payload.http_headers:
+            headers.http_headers = payload.http_headers
+        return headers, payload
+
+    ResolvingLoader.load_headers_and_payload = load
+
 
 # /web/<timestamp><modifier>/<url> and pywb's static files; nothing else.
 _REPLAY_PATH = re.compile(r"^/(web/\d{1,14}([a-z]{2}_)?/.|static/)")
@@ -63,6 +91,7 @@ def main() -> None:
     parser.add_argument("--allow-host", action="append", default=[])
     args = parser.parse_args()
     allowed = {h.lower().strip("[]") for h in args.allow_host}
+    serve_not_modified_from_original()
     app = guarded(FrontEndApp(config_file=args.config), allowed)
     GeventServer(app, port=args.port, hostname=args.bind, handler_class=RequestURIWSGIHandler,
                  direct=True)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import threading
 from pathlib import Path
@@ -24,6 +26,8 @@ from crawler.app.store import Store
 REPO_PYWB = Path(__file__).resolve().parents[2] / ".venv-pywb" / "bin" / "wayback"
 CHILD = Path(__file__).with_name("pywb_child.py")
 INDEX_NAME = "vigil"
+REFRESH_SECONDS = 5.0
+log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 
 
@@ -85,6 +89,7 @@ class Replay:
         self.allowed_hosts = allowed_hosts
         self.index = ReplayIndex(home)
         self.process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
 
     def start(self) -> bool:
         wayback = find_wayback()
@@ -106,9 +111,19 @@ class Replay:
         self.process = subprocess.Popen(command, cwd=root, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL,
                                         preexec_fn=_die_with_parent)
+        # Captures made while serving (by `vigil watch`) reach pywb without a page view.
+        threading.Thread(target=self._keep_fresh, name="replay-index", daemon=True).start()
         return True
 
+    def _keep_fresh(self) -> None:
+        while not self._stopping.wait(REFRESH_SECONDS):
+            try:
+                self.index.refresh()
+            except (OSError, sqlite3.Error) as exc:  # a busy or moved home: next time
+                log.warning("could not refresh the replay index: %s", exc)
+
     def stop(self) -> None:
+        self._stopping.set()
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
