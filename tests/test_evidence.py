@@ -247,3 +247,18 @@ def test_digests_are_written_as_hex_and_read_in_every_form(archive: Archive) -> 
                               *map(str, archive.vigil.warcs)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout
     assert "digest pass" in checked.stdout and "fail" not in checked.stdout
+
+
+def test_fastwarc_checks_every_block_and_payload_digest_we_write(archive: Archive) -> None:
+    from fastwarc import ArchiveIterator as FastIterator
+    from fastwarc import WarcRecordType
+
+    exchanges = WarcRecordType.response | WarcRecordType.request
+    for path in archive.vigil.warcs:
+        with open(path, "rb") as handle:
+            blocks = [r.verify_block_digest() for r in FastIterator(handle, parse_http=False)]
+        with open(path, "rb") as handle:
+            payloads = [r.verify_payload_digest()
+                        for r in FastIterator(handle, parse_http=True, record_types=exchanges)]
+        assert blocks and all(blocks), path.name
+        assert payloads and all(payloads), path.name
