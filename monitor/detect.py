@@ -19,7 +19,7 @@ from archive.reader import RecordNotFound, read_record
 from archive.urls import site_key
 from monitor.classify import Fetch, Finding, Verdict, classify
 from monitor.compare import compare
-from monitor.events import Event, EventLog, PageState, StateTable
+from monitor.events import Event, EventLog, Kind, PageState, State, StateTable
 from monitor.extract import EXTRACTOR, Extract, ExtractOptions, extract
 
 log = logging.getLogger(__name__)
@@ -205,30 +205,30 @@ class Monitor:
             state.streak += 1
             if state.streak == self.settings.unreachable_after and not quiet:
                 events.append(self._event(
-                    "unreachable", item, f"Unreachable in {state.streak} consecutive crawls: "
+                    Kind.UNREACHABLE, item, f"Unreachable in {state.streak} consecutive crawls: "
                     f"{finding.reason}", crawl_id, state, {"reason": finding.reason}))
             return events
         state.streak = 0
         if finding.verdict is Verdict.REMOVED:
-            if state.state != "removed" and before is not None:
-                events.append(self._event("removed", item, f"Removed: {finding.reason}",
+            if state.state != State.REMOVED and before is not None:
+                events.append(self._event(Kind.REMOVED, item, f"Removed: {finding.reason}",
                                           crawl_id, state, {"reason": finding.reason,
                                                             "redirect": finding.new_url},
                                           before=before))
-            state.state = "removed"
+            state.state = State.REMOVED
         elif finding.verdict is Verdict.MOVED:
-            if (state.state, state.target) != ("moved", finding.new_url):
-                events.append(self._event("moved", item, f"Moved to {finding.new_url}",
+            if (state.state, state.target) != (State.MOVED, finding.new_url):
+                events.append(self._event(Kind.MOVED, item, f"Moved to {finding.new_url}",
                                           crawl_id, state, {"new_url": finding.new_url},
                                           before=before))
-            state.state, state.target = "moved", finding.new_url
+            state.state, state.target = State.MOVED, finding.new_url
         else:
-            if state.state == "removed" and before is not None:
-                events.append(self._event("restored", item, "Restored: answers again with "
+            if state.state == State.REMOVED and before is not None:
+                events.append(self._event(Kind.RESTORED, item, "Restored: answers again with "
                                           "its content", crawl_id, state, before=before))
             elif before is not None and item.final is not None:
                 events += self._compare(item, state, before, crawl_id)
-            state.state = "ok"
+            state.state = State.OK
             if item.final is not None:
                 state.last_good = item.final["id"]
         return events
@@ -244,14 +244,14 @@ class Monitor:
             edit = compare(old, new, item.options.min_change)
             if edit is None:
                 return []
-            return [self._event("edited", item, edit.summary(), crawl_id, state,
+            return [self._event(Kind.EDITED, item, edit.summary(), crawl_id, state,
                                 edit.details(), before=before)]
         # Files that are not HTML compare by digest; an HTML page with no article to
         # extract compares as nothing (its bytes change with every ad and timestamp).
         holders = self.fetches.payload_holder(before), self.fetches.payload_holder(item.final)
         if not any(h is None or _is_html(h) for h in holders) and \
                 before["digest"] != item.final["digest"]:
-            return [self._event("edited", item, "Edited: the file changed "
+            return [self._event(Kind.EDITED, item, "Edited: the file changed "
                                 f"({before['digest'][:19]}… → {item.final['digest'][:19]}…)",
                                 crawl_id, state, {"digest_before": before["digest"],
                                                   "digest_after": item.final["digest"]},
@@ -264,16 +264,16 @@ class Monitor:
         before = self.fetches.capture(state.last_good)
         if finding.verdict in (Verdict.REMOVED, Verdict.UNREACHABLE):
             events = []
-            if state.state != "dead" and before is not None:
+            if state.state != State.DEAD and before is not None:
                 citing = item.row.get("referrer") or item.fetch.url
                 events.append(self._event(
-                    "dead_link", item, f"Cited link died: {item.fetch.url} ({finding.reason})",
+                    Kind.DEAD_LINK, item, f"Cited link died: {item.fetch.url} ({finding.reason})",
                     crawl_id, state, {"reason": finding.reason}, url=citing,
                     link=item.fetch.url, before=before))
-            state.state = "dead"
+            state.state = State.DEAD
             return events
         if finding.verdict is not Verdict.FAILING:
-            state.state = "ok"
+            state.state = State.OK
             final = item.final
             if final is not None and 200 <= (final.get("payload_status") or final["status"]) < 300:
                 state.last_good = final["id"]
@@ -304,7 +304,7 @@ class Monitor:
                 item = pages[0][0]
                 parts = urlsplit(item.fetch.url)
                 events.append(self._event(
-                    "unreachable", item, f"Unreachable in {state.streak} consecutive crawls: "
+                    Kind.UNREACHABLE, item, f"Unreachable in {state.streak} consecutive crawls: "
                     f"every page of {parts.netloc} failed ({failing[0].reason})", crawl_id,
                     state, {"host": parts.netloc, "pages": len(pages)},
                     url=f"{parts.scheme}://{parts.netloc}/"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlite_utils import Database
@@ -12,7 +13,29 @@ from sqlite_utils import Database
 from archive.timeutil import iso_seconds, parse_stored, utcnow, warc_date
 from archive.urls import normalize_url
 
-KINDS = ("edited", "removed", "moved", "dead_link", "unreachable", "restored")
+
+class Kind(StrEnum):
+    """What happened to a monitored page (an event's ``kind``)."""
+
+    EDITED = "edited"  # the article's title or text changed
+    REMOVED = "removed"  # gone: an error, a notice in its place, or a redirect home
+    MOVED = "moved"  # redirected for good to another article
+    DEAD_LINK = "dead_link"  # a page the article cites stopped answering with content
+    UNREACHABLE = "unreachable"  # its host has not answered for several crawls
+    RESTORED = "restored"  # a removed page answers with its content again
+
+
+KINDS = tuple(str(kind) for kind in Kind)
+
+
+class State(StrEnum):
+    """Where a monitored page stands between crawls (a ``page_state`` row's ``state``)."""
+
+    NEW = "new"
+    OK = "ok"
+    REMOVED = "removed"
+    MOVED = "moved"
+    DEAD = "dead"
 
 
 @dataclass
@@ -88,7 +111,7 @@ class PageState:
     """Where a monitored URL (or host) stands after the last crawl."""
 
     key: str
-    state: str = "new"  # new, ok, removed, moved, dead
+    state: str = State.NEW
     streak: int = 0  # consecutive crawls that failed
     last_good: int | None = None  # capture id of the last good content
     target: str | None = None  # where a move pointed

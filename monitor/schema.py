@@ -1,10 +1,11 @@
-"""The monitor's tables (extracts, events, page states, deliveries, channels), kept current."""
+"""The monitor's tables (extracts, events, page states, alerts, reviews), kept current."""
 
 from __future__ import annotations
 
 from sqlite_utils import Database
 
 from archive.schema import Table, ensure
+from monitor.reviews import REVIEWS
 
 EXTRACTS = Table(
     "extracts",
@@ -44,7 +45,7 @@ CHANNELS = Table(
     pk="name",
 )
 
-TABLES = (EXTRACTS, EVENTS, PAGE_STATE, DELIVERIES, CHANNELS)
+TABLES = (EXTRACTS, EVENTS, PAGE_STATE, DELIVERIES, CHANNELS, REVIEWS)
 
 
 def create_schema(db: Database) -> None:

@@ -33,6 +33,7 @@ COMMANDS = {
     "verify": "crawler.cli.evidence:verify",
     "keys": "crawler.cli.evidence:keys",
     "cite": "crawler.cli.cite:cite",
+    "alerts": "crawler.cli.alerts:alerts",
 }
 
 class LazyGroup(click.Group):
