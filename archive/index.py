@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
@@ -185,10 +186,27 @@ class CaptureIndex:
 
     def _explain(self, key: str, any_status: bool) -> str:
         if not self.has_url(key):
-            return f"no capture of {key} in this archive"
+            near = self.nearby(key)
+            return f"no capture of {key} in this archive" + (
+                f" (captured near it: {', '.join(near)})" if near else "")
         if not any_status:
             return f"no 2xx capture of {key} (use --any-status to see redirects and errors)"
         return f"no capture of {key}"
+
+    def nearby(self, url: str, limit: int = 3) -> list[str]:
+        """Captured URLs of the same site that start as ``url`` does, for as much of its
+        path as any does (a suggestion for a URL not in the archive)."""
+        parts = urlsplit(normalize_url(url))
+        segments = parts.path.strip("/").split("/")
+        for keep in range(len(segments), 0, -1):
+            prefix = f"{parts.scheme}://{parts.netloc}/" + "/".join(segments[:keep])
+            pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            rows = [r[0] for r in self.db.execute(
+                "SELECT DISTINCT url FROM captures WHERE url LIKE ? ESCAPE '\\' "
+                "ORDER BY url LIMIT ?", [pattern + "%", limit])]
+            if rows:
+                return rows
+        return []
 
     def _query(self, where: str, params: list[Any]) -> Iterator[Capture]:
         for row in self.db.query(f"SELECT * FROM captures WHERE {where}", params):

@@ -184,6 +184,10 @@ def test_a_url_is_found_without_its_trailing_slash_with_www_or_another_scheme(
         timemap = json.load(archive.get(f"/timemap/json/{variant}"))
         assert timemap["original_uri"] == url
         assert archive.get(f"/timegate/{variant}").status == 302
+    # A URL not in the archive is answered with the captured URLs nearest it.
+    missing = archive.vigil.run("get", url.rstrip("/")[:-3], ok=False)
+    assert missing.returncode != 0 and url.encode() in missing.stderr
+    assert url in archive.get(f"/timemap/json/{url.rstrip('/')[:-3]}").read().decode()
     # The exact URL wins over a variant when both were captured.
     stylesheet = archive.url(STYLESHEET)
     assert archive.vigil.json("history", stylesheet + "/") == \
