@@ -124,10 +124,18 @@ def classify(fetch: Fetch, previous: Extract | None = None,
         target = fetch.final_url or fetch.location
         if target is None:
             return Finding(Verdict.FAILING, f"{status_text(status)} without a Location")
+        scheme = urlsplit(target).scheme.lower()
+        if scheme not in ("", "http", "https"):
+            # file:, ftp:, data:: no page of the web the article could have moved to.
+            return Finding(Verdict.FAILING, f"redirects to a non-web address "
+                                            f"({target[:80]})")
+        final = fetch.final_status
+        if target == fetch.url or (final is not None and 300 <= final < 400
+                                   and final != 304):
+            return Finding(Verdict.FAILING, f"redirect loop ({target[:80]})")
         where = _is_home_or_section(target, fetch.url)
         if where:
             return Finding(Verdict.REMOVED, f"redirects to {where} ({target})", new_url=target)
-        final = fetch.final_status
         if final is not None and final != status:
             # Judge the page the redirect led to: a dead or failing end is that.
             ended = classify(Fetch(url=target, status=final, extract=fetch.extract),

@@ -61,7 +61,7 @@ _STRONG_WORDS = frozenset((
 # "nav", "site-menu", "c-widget", but not "elementor-widget-container".
 _WEAK_WORDS = frozenset((
     "nav menu menus widget widgets banner ad ads tags tag taglist tagcloud topics rail "
-    "kicker eyebrow actions crumbs").split())
+    "kicker eyebrow actions crumbs forum").split())
 _WORDS = _STRONG_WORDS | _WEAK_WORDS
 # Words that may come before the furniture word ("site-nav", "c-article__share") ...
 _PREFIXES = frozenset((
@@ -82,7 +82,8 @@ _HIDDEN_TOKENS = frozenset((
     "element-hidden d-none hide print-only").split())
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 # Comments are the one furniture that is prose by nature: never taken for the story.
-_COMMENT_WORDS = frozenset(("comment", "comments", "disqus", "respond", "discussion"))
+_COMMENT_WORDS = frozenset(("comment", "comments", "disqus", "respond", "discussion",
+                            "forum"))
 # Furniture that holds at least this share of the page's prose is the story after all.
 STORY_SHARE = 0.5
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
@@ -233,7 +234,7 @@ _GROUPS = etree.XPath(".//*[count(*) >= 3]")
 # A teaser's summary is a sentence or two; more text than this a card is the story's.
 CARD_PROSE = 400
 _CARD_MARKS = etree.XPath("boolean(.//a) and boolean(.//img|.//picture|.//time|.//h2|.//h3"
-                          "|.//h4)")
+                          "|.//h4|.//h5|.//h6)")
 
 
 def card_groups(container: etree._Element, prose: Prose) -> set[etree._Element]:

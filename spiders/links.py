@@ -12,7 +12,7 @@ from lxml import etree
 
 # One reader of "where is the story" for link scope and for extraction: its element and
 # its furniture are the ones edits are judged on.
-from monitor.reader import MAIN_ATTR, Prose, is_furniture, is_prose, read_story
+from monitor.reader import MAIN_ATTR, Prose, Story, card_groups, is_furniture, is_prose, read_story
 
 # Blocks that present related reading, by class/id or by their heading.
 _RELATED_ATTR = re.compile(
@@ -164,6 +164,18 @@ def _heading_block(heading: etree._Element, memo: dict[etree._Element, int],
     return siblings
 
 
+def _body(root: etree._Element) -> etree._Element:
+    body = root.find(".//body")
+    return body if body is not None else root
+
+
+def content_scope(root: etree._Element, story: Story | None = None) -> etree._Element:
+    """The element whose links are the page's content links: the story's, as the monitor
+    reads it (the whole body where the reader finds no story)."""
+    story = story or read_story(root)
+    return story.container if story.container is not None else _body(root)
+
+
 def _links_outside_furniture(container: etree._Element, skip: set[etree._Element],
                              prose: Prose, base: str) -> Iterator[str | None]:
     furniture: dict[etree._Element, bool] = {}  # links share ancestors: judge each once
@@ -233,18 +245,23 @@ def _requisites(root: etree._Element, base: str) -> Iterator[str | None]:
             yield from css_urls(el.get("style", ""), base)
 
 
+def parse_page(html: str | bytes, *, utf8: bool = False) -> etree._Element | None:
+    """The page's tree as link classification reads it, or None."""
+    try:
+        try:
+            return etree.fromstring(html, _UTF8_PARSER if utf8 else _PARSER)
+        except ValueError:  # text with an XML declaration naming its encoding (XHTML)
+            text = html.encode("utf-8") if isinstance(html, str) else html
+            return etree.fromstring(text, _UTF8_PARSER)
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+
+
 def parse_html(html: str | bytes, url: str, *, utf8: bool = False) -> PageLinks:
     """Every link class vigil follows, from one parse of the page. ``utf8``: ``html`` is
     bytes known to be valid UTF-8 (lxml parses them faster than the decoded text as soon
     as it holds a character beyond Latin-1, a curly quote: ~130 µs against ~200)."""
-    try:
-        try:
-            root = etree.fromstring(html, _UTF8_PARSER if utf8 else _PARSER)
-        except ValueError:  # text with an XML declaration naming its encoding (XHTML)
-            text = html.encode("utf-8") if isinstance(html, str) else html
-            root = etree.fromstring(text, _UTF8_PARSER)
-    except (etree.XMLSyntaxError, ValueError):
-        return PageLinks()
+    root = parse_page(html, utf8=utf8)
     if root is None:
         return PageLinks()
     base_el = root.find(".//base[@href]")
@@ -253,17 +270,17 @@ def parse_html(html: str | bytes, url: str, *, utf8: bool = False) -> PageLinks:
     memo: dict[etree._Element, int] = {}
     blocks, furniture = _blocks(root, classed, memo)
     story = read_story(root)
-    main = story.container
-    if main is None or main in blocks:
-        body = root.find(".//body")
-        main = body if body is not None else root
+    main = content_scope(root, story)
+    if main in blocks:
+        main = _body(root)
     # Document order, and each link once even where blocks nest. (Few links are in blocks:
     # finding them from the blocks is cheaper than walking every link's ancestors.)
     in_blocks = {a for block in blocks for a in block.iter("a")}
     related = [clean_url(base, a.get("href")) for a in root.iter("a")
                if a in in_blocks] if in_blocks else []
     return PageLinks(
-        content=_dedupe(_links_outside_furniture(main, blocks | furniture, story.prose, base)),
+        content=_dedupe(_links_outside_furniture(
+            main, blocks | furniture | card_groups(main, story.prose), story.prose, base)),
         related=_dedupe(related),
         requisites=_dedupe(_requisites(root, base)),
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from monitor.classify import Fetch, Verdict, classify
 from monitor.compare import compare
-from monitor.extract import Extract, extract, normalize_spaces
+from monitor.extract import Extract, _general, _parse, extract, normalize_spaces
+from monitor.reader import Reading, read_story
 
 URL = "http://news.example/2026/10/10/wind-farm/"
 PROSE = ("The wind farm generated in its first full year enough electricity for 40,000 "
@@ -173,3 +174,108 @@ def test_furniture_inside_the_story_goes_and_the_text_after_it_stays_in_place() 
     assert found is not None
     assert found.paragraphs == ("Wind farm output", "Before after.", "Loose text",
                                 "Next paragraph.", "The story goes on after the list.")
+
+
+STORY = [f"Paragraph {n} of the council's report on the flood defences, with the figures "
+         f"the inspectors gave for {n * 120} homes at risk in the lower district." for n in
+         range(1, 9)]
+AROUND = ("<header><nav><a href='/'>Home</a> <a href='/news/'>News</a></nav></header>"
+          "<aside class='sidebar'><h3>Most read</h3><ul><li><a href='/a/'>Other story "
+          "one</a></li><li><a href='/b/'>Other story two</a></li></ul></aside>")
+
+
+def test_trafilatura_reads_a_page_whose_story_no_element_holds() -> None:
+    # Old table layouts: the story's text sits in cells, in no <p>, <article> or named
+    # element. The fallback must really run (a plain lxml tree made it return None).
+    cells = "".join(f"<tr><td>{p}</td></tr>" for p in STORY)
+    html = (f"<html><head><title>Flood report</title></head><body><table>{cells}</table>"
+            "</body></html>").encode()
+    root = _parse(html)
+    assert root is not None and read_story(root).container is None
+    assert _general(root, URL) is not None
+    found = extract(html, URL)
+    assert found is not None and found.reader == Reading.TRAFILATURA
+    assert "4 of the council's report" in found.text
+
+
+def test_story_wrappers_named_like_furniture_are_read_whole() -> None:
+    # Names that hold a furniture word without being furniture: a Drupal field, an
+    # Elementor widget, a layout, a breadcrumb template, an ad-free column, a pager.
+    for wrapper in ("field field--label-hidden", "elementor-widget-container",
+                    "l-sidebar-fixed", "url-breadcrumb", "non-ad-column", "pagination-first"):
+        body = "".join(f"<p>{p}</p>" for p in STORY)
+        html = (f"<html><body>{AROUND}<main><h1>Flood report</h1><div class='{wrapper}'>"
+                f"{body}</div></main></body></html>").encode()
+        found = extract(html, URL)
+        assert found is not None, wrapper
+        assert all(p in found.paragraphs for p in STORY), wrapper
+
+
+def test_paragraphs_that_share_one_class_are_one_story() -> None:
+    body = "".join(f"<p class='article-body-text'>{p}</p>" for p in STORY)
+    found = extract(f"<html><body>{AROUND}<div>{body}</div></body></html>".encode(), URL)
+    assert found is not None and all(p in found.paragraphs for p in STORY)
+
+
+def test_of_two_main_sections_the_one_holding_the_story_is_read() -> None:
+    river = "".join(f"<div class='teaser'><h3><a href='/s{n}/'>Teaser headline {n}</a></h3>"
+                    f"<p>A short summary of another story.</p></div>" for n in range(6))
+    story = "".join(f"<p>{p}</p>" for p in STORY)
+    html = (f"<html><body><section role='main'>{river}</section><section role='main'>"
+            f"<h1>Flood report</h1>{story}</section></body></html>").encode()
+    found = extract(html, URL)
+    assert found is not None and all(p in found.paragraphs for p in STORY)
+    assert not any("Teaser headline" in p for p in found.paragraphs)
+
+
+def test_the_visible_headline_is_compared_when_og_title_stays_the_same() -> None:
+    def headline(words: str) -> bytes:
+        story = "".join(f"<p>{p}</p>" for p in STORY)
+        return (f"<html><head><meta property='og:title' content='Flood report: homes at risk'>"
+                f"</head><body>{AROUND}<header class='article-header'><h1>Flood report: "
+                f"{words}</h1></header><div class='story-body'>{story}</div></body>"
+                f"</html>").encode()
+    before, after = extract(headline("homes at risk"), URL), extract(headline(
+        "council admits homes at risk"), URL)
+    assert before is not None and after is not None
+    assert before.title == "Flood report: homes at risk"
+    edit = compare(before, after)
+    assert edit is not None and "admits" in edit.summary()
+
+
+def test_a_notice_among_a_byline_a_credit_and_a_ticker_is_a_removal() -> None:
+    previous = extract(article(*STORY), URL)
+    removed = extract(page(
+        "<p class='byline'>By A. Reporter, Local Democracy Reporter</p><figure><img src="
+        "'/x.jpg'><figcaption>Photo: River Authority. The levee at dawn.</figcaption></figure>"
+        "<p>10 October 2026 · 12 shares</p><p>Sorry, the article you are looking for is no "
+        "longer available.</p><div>Markets: FTSE 7,412.3 ▲ 0.4% · Dow 38,201 ▼ 0.1% · "
+        "Brent 81.20 · Gold 2,310 · Bitcoin 61,200 · Euro 1.084 · Yen 151.2 · "
+        "Weather: 14°C, showers later, wind from the south-west at 20 mph</div>"), URL)
+    assert previous is not None and removed is not None
+    finding = classify(Fetch(url=URL, status=200, extract=removed), previous)
+    assert finding.verdict is Verdict.REMOVED and "no longer available" in finding.reason
+
+
+def test_a_page_with_no_article_is_compared_by_its_visible_text() -> None:
+    def gallery(caption: str) -> bytes:
+        return (f"<html><body>{AROUND}<div class='gallery'><img src='/1.jpg'><span>"
+                f"{caption}</span></div></body></html>").encode()
+    before, after = extract(gallery("The levee at dawn, seen from the bridge"), URL), \
+        extract(gallery("The breached levee at dawn, seen from the bridge"), URL)
+    assert before is not None and after is not None
+    assert before.reader == Reading.PAGE and not before.article
+    edit = compare(before, after)
+    assert edit is not None and edit.added == ["breached"]
+
+
+def test_a_redirect_to_a_non_web_address_or_in_a_loop_is_not_a_move() -> None:
+    for target in ("file:///etc/passwd", "ftp://files.example/story.txt",
+                   "data:text/html,<p>hi</p>"):
+        finding = classify(Fetch(url=URL, status=302, location=target))
+        assert finding.verdict is Verdict.FAILING and "non-web" in finding.reason, target
+    looping = classify(Fetch(url=URL, status=301, location=URL + "x/", final_url=URL + "x/",
+                             final_status=301))
+    assert looping.verdict is Verdict.FAILING and "loop" in looping.reason
+    itself = classify(Fetch(url=URL, status=301, location=URL))
+    assert itself.verdict is Verdict.FAILING and "loop" in itself.reason
