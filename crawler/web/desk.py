@@ -140,8 +140,10 @@ class Desk:
                           f"{_escape(why)}</p><p><a href='/changes'>Changes</a></p>", status=403)
 
     def _bad(self, request: Request, why: str, status: int = 400) -> Response:
-        return self._page(request, "Bad request", f"<h1>Bad request</h1><p class='error'>"
-                          f"{_escape(why)}</p>", status=status)
+        title = "Not found" if status == 404 else "Bad request"
+        return self._page(request, title, f"<h1>{title}</h1><p class='error'>"
+                          f"{_escape(why)}</p><p><a href='/changes'>Changes</a></p>",
+                          status=status)
 
     @staticmethod
     def _back(path: str) -> Response:

@@ -171,6 +171,7 @@ def _review_box(event_id: int, review: Review | None, visit: Visit) -> str:
     chosen = review.significance.value if review and review.significance else ""
     form = (f"<form class='inline' method='post' action='/changes/{event_id}/review'>"
             f"<input type='hidden' name='csrf' value='{visit.csrf}'>"
+            "<input type='hidden' name='reviewed' value='1'>"
             + _select("significance", "Significance", levels, chosen).replace(
                 "<label>", "<label class='meta'>")
             + f"<label class='meta'>Note<textarea name='note' rows='2'>"
