@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import gzip
 import hashlib
+import os
 import sqlite3
 import subprocess
 import sys
@@ -278,8 +279,14 @@ def test_disk_full_stops_the_crawl_with_a_clear_error_and_valid_files(vigil: Vig
     assert vigil.json("history", site.url("/2026/03/03/dossier/"))
 
 
-def test_kill_9_at_random_instants_never_leaves_a_corrupt_file_or_a_dangling_row(
-        vigil: Vigil) -> None:
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # closed (renamed) between the listing and the look
+        return 0
+
+
+def test_kill_9_mid_file_never_leaves_a_corrupt_file_or_a_dangling_row(vigil: Vigil) -> None:
     import random
 
     def slow(handler: BaseHTTPRequestHandler) -> None:
@@ -290,32 +297,49 @@ def test_kill_9_at_random_instants_never_leaves_a_corrupt_file_or_a_dangling_row
                             f"{'words ' * 300}</p>{links}<img src='/img-{number}.png'>"
                             "</article></body></html>").encode())
 
-    image = Resource(random.Random(3).randbytes(30_000), content_type="image/png")
+    def image(handler: BaseHTTPRequestHandler) -> None:
+        # New bytes every time: every crawl writes whole records, never only revisits.
+        body = os.urandom(30_000)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "image/png")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
     routes = {"*": slow, **{f"/img-{n}.png": image for n in range(40)}}
-    chance = random.Random(11)
+    # Each crawl is killed once its open file has grown past a size: the kills land at
+    # different points of a file (mid-record, mid-batch), observed, not timed.
+    cuts = random.Random(11).sample(range(20_000, 400_000, 7_919), 4)
     with SiteServer(routes, host="127.0.0.2") as site:
         vigil.run("add", site.url("/2026/04/04/story-0"), "--depth", "2")
         vigil.run("init")
         command = [sys.executable, "-m", "crawler.cli", "--home", str(vigil.home), "crawl",
                    "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
                    "-s", "ARCHIVE_INDEX_BATCH=7"]
-        cut_mid_file = 0
-        for _ in range(6):
+        for cut in cuts:
+            before = set(vigil.warcs)
+            # The last crawl's cut file, repaired when this crawl starts, is not its own.
+            stale = set((vigil.home / "warcs").glob("*.open"))
             child = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-            time.sleep(chance.uniform(1.0, 4.0))
+            deadline = time.monotonic() + 120
+            while child.poll() is None and time.monotonic() < deadline:
+                growing = [w for w in (vigil.home / "warcs").glob("*.open")
+                           if w not in stale and _size(w) >= cut]
+                if growing:
+                    break
+                time.sleep(0.02)
             child.kill()
             child.wait()
-            # Each crawl's start repairs the last one's file: count the cuts as they happen.
-            cut_mid_file += bool(list((vigil.home / "warcs").glob("*.open")))
-            for closed in vigil.warcs:  # closed files are valid at every instant
+            assert list((vigil.home / "warcs").glob("*.open")), f"no file open at {cut} B"
+            for closed in set(vigil.warcs) - before or vigil.warcs:
+                # Closed files are valid at every instant, the repaired ones included.
                 check = subprocess.run([sys.executable, "-m", "warcio.cli", "check",
                                         str(closed)], capture_output=True)
                 assert check.returncode == 0, closed.name
-        assert cut_mid_file, "no kill landed while a file was being written"
         vigil.json("reindex")
     check_archive(vigil.home)
     crawls = vigil.json("crawls")
-    assert {c["status"] for c in crawls} == {"interrupted"}
+    assert len(crawls) == len(cuts) and {c["status"] for c in crawls} == {"interrupted"}
     for entry in vigil.json("history", site.url("/2026/04/04/story-0")):
         vigil.get(site.url("/2026/04/04/story-0"), "--at", entry["datetime"])
