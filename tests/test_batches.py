@@ -21,6 +21,7 @@ from crawler.scheduling.batches import (
     plan,
     ready,
     seconds_until_ready,
+    starting_now,
 )
 from crawler.scheduling.watcher import Watcher, WatchSettings
 
@@ -64,6 +65,14 @@ def test_due_sources_are_gathered_for_the_window_unless_a_batch_is_full() -> Non
     assert seconds_until_ready(waiting, size=5, window=3.0, now=101.5) == pytest.approx(1.5)
     assert seconds_until_ready(waiting, size=5, window=3.0, now=104.0) == 0.0
     assert seconds_until_ready(waiting, size=2, window=3.0, now=100.0) == 0.0
+
+
+def test_a_full_batch_starts_at_once_and_the_rest_goes_on_gathering() -> None:
+    waiting = [due(n, f"h{n}", 100.0) for n in range(7)]
+    early = starting_now(waiting, size=3, count=3, window=3.0, now=101.0)
+    assert ids(early) == [[0, 1, 2], [3, 4, 5]]
+    late = starting_now(waiting, size=3, count=3, window=3.0, now=103.0)
+    assert ids(late) == [[0, 1, 2], [3, 4, 5], [6]]
 
 
 def test_a_source_falling_due_twice_before_its_batch_is_one_run() -> None:

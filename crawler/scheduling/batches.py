@@ -112,3 +112,12 @@ def plan(candidates: list[Due], *, size: int, count: int) -> list[list[Due]]:
     if current and len(batches) < count:
         batches.append(current)
     return batches
+
+
+def starting_now(candidates: list[Due], *, size: int, count: int, window: float,
+                 now: float) -> list[list[Due]]:
+    """The batches to start now: all that :func:`plan` makes once the oldest due source
+    has waited the window, only the full ones before (the rest goes on gathering)."""
+    planned = plan(candidates, size=size, count=count)
+    gathered = bool(candidates) and min(d.since for d in candidates) + window <= now
+    return planned if gathered else [group for group in planned if len(group) == size]

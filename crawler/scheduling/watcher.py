@@ -165,7 +165,12 @@ class Watcher:
         if not candidates or pause > 0:
             return pause or None
         candidates = self._screen(candidates)
-        planned = batches.plan(candidates, size=self.settings.batch_size, count=free)
+        size, window = self.settings.batch_size, self.settings.batch_window
+        planned = batches.starting_now(candidates, size=size, count=free, window=window,
+                                       now=time.monotonic())
+        if not planned:  # the screen left less than a full batch: it goes on gathering
+            return batches.seconds_until_ready(candidates, size=size, window=window,
+                                               now=time.monotonic()) or None
         with self._lock:
             known = dict(self._sources)
         for group in planned:
@@ -178,7 +183,7 @@ class Watcher:
                 self._batches[batch.number] = batch
             threading.Thread(target=self._run_batch, args=(batch,), daemon=True,
                              name=f"batch-{batch.number}").start()
-        return 0.0 if planned else None
+        return 0.0
 
     def _screen(self, candidates: list[batches.Due]) -> list[batches.Due]:
         """Leave out, for this run, the sources in quiet hours, gone from the table, or
@@ -292,12 +297,12 @@ class Watcher:
                                jobstore="memory", replace_existing=True,
                                executor="default")
         self.scheduler.resume()
-        self._dispatcher.start()
         jobs = len(self.scheduler.get_jobs(jobstore="default"))
         s = self.settings
         self.say(f"watching {jobs} source(s): up to {s.batch_size} due sources per crawl "
                  f"(gathered for {s.batch_window:g} s), at most {s.max_parallel} crawls at "
                  "once; Ctrl-C to stop")
+        self._dispatcher.start()
         while not self.stopping.wait(0.5):
             pass
         return self.stop()
