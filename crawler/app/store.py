@@ -32,7 +32,9 @@ SOURCES = Table(
      "include_selectors": str, "remove_selectors": str, "ignore_patterns": str,
      "min_change": float,
      # When to recapture.
-     "every_seconds": int, "cron": str, "jitter_seconds": int, "quiet_hours": str},
+     "every_seconds": int, "cron": str, "jitter_seconds": int, "quiet_hours": str,
+     # When its pages are rendered in Chromium: auto, always, never (spiders/rendering.py).
+     "browser": str},
     pk="id", not_null=frozenset({"url", "name", "depth", "ignore_robots", "jitter_seconds"}),
     defaults={"jitter_seconds": 0},
     indexes=((("url",), True), (("name",), False)),
@@ -49,8 +51,9 @@ CRAWLS = Table(
 # The home's own schema version, in PRAGMA user_version. Versions 1-4 were one list of
 # migrations for every table; from 5 on, each library brings its own tables up to date
 # (archive.schema, monitor.schema) and the home only its sources and crawls (6 added the
-# reviews). A change to any table's definition bumps it (tests/test_schema.py pins them).
-SCHEMA_VERSION = 6
+# reviews, 7 the sources' browser). A change to any table's definition bumps it
+# (tests/test_schema.py pins them).
+SCHEMA_VERSION = 7
 HOME_TABLES = (SOURCES, CRAWLS)
 
 
@@ -108,6 +111,7 @@ class Source:
     cron: str | None
     jitter_seconds: int
     quiet_hours: str | None
+    browser: str = "auto"  # spiders.rendering.BrowserMode
 
     @property
     def schedule(self) -> Schedule:
@@ -151,6 +155,7 @@ class Store:
     def upsert_source(
         self, url: str, *, name: str | None, depth: int | None, ignore_robots: bool | None,
         monitor: Mapping[str, Any] | None = None, schedule: Mapping[str, Any] | None = None,
+        browser: str | None = None,
     ) -> Source:
         """Register a URL, or update the given fields of an existing one (no duplicate).
         ``monitor`` holds comparison options: selector and pattern lists, min_change;
@@ -161,6 +166,8 @@ class Store:
         options = {k: v if isinstance(v, float) else json.dumps(list(v))
                    for k, v in (monitor or {}).items()}
         options.update(schedule or {})
+        if browser is not None:
+            options["browser"] = browser
         if existing is None:
             row = {"url": key, "name": name or default_name(key),
                    "depth": 1 if depth is None else depth,
@@ -290,4 +297,4 @@ def _source(row: dict[str, Any]) -> Source:
                   min_change=float(row.get("min_change") or 0.0),
                   every_seconds=row.get("every_seconds"), cron=row.get("cron"),
                   jitter_seconds=row.get("jitter_seconds") or 0,
-                  quiet_hours=row.get("quiet_hours"))
+                  quiet_hours=row.get("quiet_hours"), browser=row.get("browser") or "auto")
