@@ -130,14 +130,17 @@ def _read_url_file(path: Path) -> list[str]:
               help="Ignore text matching this regex when comparing (repeatable).")
 @click.option("--min-change", type=click.FloatRange(0, 1), metavar="FRACTION",
               help="Fraction of the words that must change to count as an edit (default 0).")
+@click.option("--browser", type=click.Choice(["auto", "always", "never"]), default=None,
+              help="Render pages in Chromium: auto (when the HTML is rendered by script; "
+                   "the default), always, never.")
 @schedule_options
 @click.option("--json", "as_json", is_flag=True, help="Print the sources as JSON.")
 @pass_context
 def add(ctx: Context, urls: tuple[str, ...], name: str | None, depth: int | None,
         ignore_robots: bool | None, from_file: Path | None, include: tuple[str, ...],
         remove: tuple[str, ...], ignore: tuple[str, ...], min_change: float | None,
-        every: str | None, cron: str | None, jitter: str | None, quiet_hours: str | None,
-        as_json: bool) -> None:
+        browser: str | None, every: str | None, cron: str | None, jitter: str | None,
+        quiet_hours: str | None, as_json: bool) -> None:
     """Register source URLs; re-adding a URL updates it."""
     candidates = list(urls) + (_read_url_file(from_file) if from_file else [])
     if not candidates:
@@ -155,7 +158,8 @@ def add(ctx: Context, urls: tuple[str, ...], name: str | None, depth: int | None
     timing = schedule_columns(every, cron, jitter, quiet_hours)
     store = ctx.store()
     added = [store.upsert_source(u, name=name, depth=depth, ignore_robots=ignore_robots,
-                                 monitor=monitor_options, schedule=timing) for u in checked]
+                                 monitor=monitor_options, schedule=timing, browser=browser)
+             for u in checked]
     shown = [source_json(store, s) for s in added]
     store.close()
     if as_json:
