@@ -127,3 +127,19 @@ PROGRESS_ENABLED = False
 PROGRESS_INTERVAL = 2.0
 
 LOG_LEVEL = "WARNING"
+
+# -- browser (crawler/crawl/browser.py, spiders/rendering.py) --------------------------
+# The component that renders pages in Chromium; empty: no page is ever rendered.
+BROWSER_RENDERER = "crawler.crawl.browser.Browser"
+# Debian's chromium (`make chromium`), driven by Playwright.
+BROWSER_EXECUTABLE = "/usr/bin/chromium"
+# Seconds one page may take, from navigation to screenshot; past it, a failure row.
+BROWSER_PAGE_SECONDS = 30.0
+# Of those, seconds to wait for the network to go idle (after load, after scrolling).
+BROWSER_SETTLE_SECONDS = 8.0
+# Megabytes of JavaScript heap a page may use (V8's old space); past it the tab crashes.
+BROWSER_MAX_MEMORY_MB = 512
+# Pages rendered at once, in one browser per crawl process.
+BROWSER_MAX_TABS = 2
+# Screens scrolled down, at most, so lazy images and infinite lists load.
+BROWSER_MAX_SCROLLS = 20
