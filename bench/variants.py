@@ -143,20 +143,6 @@ def _text_nodes(el: etree._Element) -> Iterator[tuple[etree._Element, str]]:
             yield node, "tail"
 
 
-def _replace_token(paragraphs: list[etree._Element], pattern: re.Pattern[str],
-                   make: Callable[[str], str], rng: random.Random) -> tuple[str, str] | None:
-    spots = [(node, where, m) for el in paragraphs for node, where in _text_nodes(el)
-             for m in pattern.finditer(getattr(node, where))]
-    if not spots:
-        return None
-    node, where, match = spots[rng.randrange(len(spots))]
-    old = match.group(0)
-    new = make(old)
-    text = getattr(node, where)
-    setattr(node, where, text[:match.start()] + new + text[match.end():])
-    return old, new
-
-
 def story_region(story: list[etree._Element]) -> etree._Element | None:
     """The smallest element that holds every paragraph of the story."""
     if not story:
@@ -276,10 +262,14 @@ def _edit_headline(root: etree._Element, page: Page,
                    rng: random.Random) -> tuple[str, ...] | None:
     heading = _headline(root, page)
     if heading is not None:
-        change = _replace_token([heading], re.compile(r"(?<!\w)[^\W\d_]{4,}(?!\w)"),
-                                lambda old: rng.choice([w for w in _SUBSTITUTES
-                                                        if w != old.lower()]), rng)
-        return (change[1],) if change else None
+        text = _text(heading)
+        pattern = re.compile(r"(?<!\w)[^\W\d_]{4,}(?!\w)")
+        copies = [h for h in root.iter("h1", "h2", "h3") if _text(h) == text]
+        new = _edit_token(root, [heading], pattern, lambda old: rng.choice(
+            [w for w in _SUBSTITUTES if w != old.lower()]), rng, copies)
+        return (new,) if new else None
+    if any(_text(h) for h in root.iter("h1")):
+        return None  # the page shows a headline the ground truth does not name
     # No heading shows it: the page states its title only in its head.
     title = root.find(".//title")
     if title is None or not (title.text or "").strip():
@@ -324,7 +314,7 @@ def _replace_nth(el: etree._Element, pattern: re.Pattern[str], nth: int, old: st
 
 def _edit_token(root: etree._Element, paragraphs: list[etree._Element],
                 pattern: re.Pattern[str], make: Callable[[str], str],
-                rng: random.Random) -> str | None:
+                rng: random.Random, copies: list[etree._Element] | None = None) -> str | None:
     spots = [(el, m.group(0)) for el in paragraphs for _node, _where, m in (
         (n, w, m) for n, w in _text_nodes(el) for m in pattern.finditer(getattr(n, w)))]
     if not spots:
@@ -333,7 +323,7 @@ def _edit_token(root: etree._Element, paragraphs: list[etree._Element],
     nth = sum(1 for el, word in spots[:spots.index((target, old))]
               if el is target and word == old)
     new = make(old)
-    for copy_ in _copies(root, _text(target)):
+    for copy_ in copies if copies is not None else _copies(root, _text(target)):
         _replace_nth(copy_, pattern, nth, old, new)
     return new
 

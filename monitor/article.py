@@ -64,14 +64,18 @@ def _related_sections(container: etree._Element) -> set[etree._Element]:
     return doomed
 
 
-def article_blocks(container: etree._Element, url: str, prose: Prose) -> Article:
+def article_blocks(container: etree._Element, url: str, prose: Prose,
+                   headline: etree._Element | None = None) -> Article:
     """The container's text as blocks, in document order, furniture left out (the text
-    after a piece of furniture stays, where it was)."""
+    after a piece of furniture stays, where it was). The <header> around the story's
+    ``headline`` is the story's own, with its standfirst: not furniture."""
     # The walk would skip comments, and the text after them with them.
     etree.strip_elements(container, etree.Comment, etree.ProcessingInstruction,
                          with_tail=False)
     doomed = _related_sections(container) | card_groups(container, prose)
     whole = prose.of(container)
+    own = {a for a in headline.iterancestors() if a.tag == "header"} \
+        if headline is not None else set()
     blocks: list[Block] = []
     parts: list[str] = []
     links = link_words = 0
@@ -87,8 +91,8 @@ def article_blocks(container: etree._Element, url: str, prose: Prose) -> Article
                 parts.append(skipped.tail)
             skipped = None
             continue
-        if event == "start" and el is not container and (
-                el in doomed or is_furniture(el, prose, whole)):
+        if event == "start" and el is not container and (el in doomed or (
+                is_furniture(el, prose, whole) and el not in own)):
             walk.skip_subtree()
             skipped = el
             continue

@@ -262,7 +262,7 @@ def _read(root: etree._Element, story: Story, url: str,
     """The story's blocks, by the first reader that finds any: the story's container,
     then trafilatura, then the page's visible text."""
     if story.container is not None:
-        article = article_blocks(story.container, url, story.prose)
+        article = article_blocks(story.container, url, story.prose, story.headline)
         texts = [b.text for b in article.blocks if not _is_link_block(b)]
         if any(not t.isspace() for t in texts):
             return story.reading, texts, article.outlinks

@@ -404,7 +404,7 @@ def _words(text: str) -> set[str]:
 # A heading is the headline the page states (og:title, <title>) when half its words are in
 # it, and at least this many (a heading of fewer words: all of them but one, so that the
 # headline edited stays the headline).
-HEADLINE_SHARE, HEADLINE_WORDS = 0.5, 3
+HEADLINE_SHARE, OTHER_HEADLINE_SHARE, HEADLINE_WORDS = 0.5, 0.6, 3
 _HEADLINE_TAGS = ("h1", "h2", "h3")
 
 
@@ -415,7 +415,7 @@ def _headline(root: etree._Element, container: etree._Element | None, hint: str,
     <h2> or <h3> that shows it, else the first <h1> outside furniture."""
     wanted = _words(hint)
     inside = set(container.iter(*_HEADLINE_TAGS)) if container is not None else set()
-    best: dict[bool, tuple[tuple[float, int, bool], etree._Element]] = {}
+    best: dict[bool, tuple[tuple[float, bool], int, etree._Element]] = {}
     first_inside = first_h1 = None
     for heading in root.iter(*_HEADLINE_TAGS):
         text = str(_TEXT(heading))
@@ -424,8 +424,11 @@ def _headline(root: etree._Element, container: etree._Element | None, hint: str,
         words = _words(text)
         matched = len(words & wanted)
         h1 = heading.tag == "h1"
-        shows = bool(words) and matched >= min(HEADLINE_WORDS, max(1, len(words) - 1)) \
-            and matched / len(words) >= HEADLINE_SHARE
+        # An <h2> or <h3> must show most of the title; an <h1>, the page's own heading,
+        # half of it (and keeps doing so once one of its words is edited).
+        least = max(1, len(words) - 1) if h1 else len(words)
+        shows = bool(words) and matched >= min(HEADLINE_WORDS, least) and \
+            matched / len(words) >= (HEADLINE_SHARE if h1 else OTHER_HEADLINE_SHARE)
         # An <h1> that shows the page's title is its headline wherever the template put
         # it (in a wrapper named for its breadcrumb, say); any other heading only outside
         # the page's furniture.
@@ -436,16 +439,17 @@ def _headline(root: etree._Element, container: etree._Element | None, hint: str,
         if h1 and first_h1 is None:
             first_h1 = heading
         if shows:
-            key = (matched / len(words), -_HEADLINE_TAGS.index(str(heading.tag)),
-                   heading in inside)
+            key = (matched / len(words), heading in inside)
             if h1 not in best or key > best[h1][0]:
-                best[h1] = (key, heading)
-    if True in best:
-        return best[True][1]
+                best[h1] = (key, matched, heading)
+    # An <h1> that shows the title, unless an <h2>/<h3> shows far more of it (a blog's
+    # name in the <h1>, the post's title in an <h3>).
+    if True in best and (False not in best or best[False][1] <= 2 * best[True][1]):
+        return best[True][2]
     if first_inside is not None:
         return first_inside
     if False in best:
-        return best[False][1]
+        return best[False][2]
     return first_h1
 
 
