@@ -14,6 +14,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response, TextResponse
+from scrapy.utils.misc import build_from_crawler, load_object
 from twisted.python.failure import Failure
 
 from archive.found_by import FoundBy
@@ -23,6 +24,7 @@ from spiders.budgets import HOPS, Budgets, BudgetSettings
 from spiders.failures import BudgetExceeded, Refused, UrlTooLong
 from spiders.frontier import Frontier
 from spiders.links import PageLinks, css_urls, parse_html
+from spiders.rendering import Renderer, RenderFailed, wants_rendering
 from spiders.signals import fetch_failed
 
 SEED, RELATED, CITED, REQUISITE, PROBE = (FoundBy.SEED, FoundBy.RELATED, FoundBy.CITED,
@@ -58,6 +60,7 @@ class SourceSpider(scrapy.Spider):
         self._budgets = Budgets(BudgetSettings(pages=0, bytes=0, seconds=0, hops=0))
         self._url_limit = 0
         self._refusals: dict[tuple[Any, str], int] = {}
+        self._renderer: Renderer | None = None  # BROWSER_RENDERER's, made in from_crawler
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -69,6 +72,9 @@ class SourceSpider(scrapy.Spider):
         # and recorded.
         spider._url_limit = crawler.settings.getint("URLLENGTH_LIMIT")
         crawler.signals.connect(spider._idle, signal=signals.spider_idle)
+        renderer = crawler.settings.get("BROWSER_RENDERER")
+        if renderer:
+            spider._renderer = build_from_crawler(load_object(renderer), crawler)
         return spider
 
     def _idle(self) -> None:
@@ -204,9 +210,34 @@ class SourceSpider(scrapy.Spider):
                                             failure=Failure(error),  # type: ignore[no-untyped-call]
                                             spider=self)
 
-    def parse_page(self, response: Response) -> Iterator[scrapy.Request]:
-        """Seeds and related articles: follow requisites, related links and citations;
-        for a seed, then recheck the known pages it no longer links."""
+    def parse_page(self, response: Response) -> Any:
+        """Seeds and related articles: rendered in the browser when their source asks
+        for it (spiders/rendering.py), then as ``_parse_page``."""
+        renderer = self._renderer
+        if renderer is not None and _is_html(response) and wants_rendering(
+                renderer.mode(response.meta.get(keys.SOURCE)), response.body):
+            return self._parse_rendered(response, renderer)
+        return self._parse_page(response)
+
+    async def _parse_rendered(self, response: Response,
+                              renderer: Renderer) -> AsyncIterator[scrapy.Request]:
+        """The page's links as the browser showed it; what the browser loaded (archived
+        as it loaded it) is not requested again. If rendering failed (recorded), the
+        page's links as fetched."""
+        try:
+            rendered = await renderer.render(response)
+        except RenderFailed:
+            rendered = None
+        if rendered is not None:
+            self._requested.update(rendered.requested)
+            assert isinstance(response, TextResponse)
+            response = response.replace(body=rendered.html.encode("utf-8"), encoding="utf-8")
+        for request in self._parse_page(response):
+            yield request
+
+    def _parse_page(self, response: Response) -> Iterator[scrapy.Request]:
+        """Follow requisites, related links and citations; for a seed, then recheck the
+        known pages it no longer links."""
         self._answered(response)
         if response.meta.get(keys.FOUND_BY) != SEED:
             self._links(response, None)

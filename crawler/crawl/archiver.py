@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import socket
 import sqlite3
@@ -10,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from http import HTTPStatus
 from importlib.metadata import version
+from io import BytesIO
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -27,7 +29,7 @@ from archive.cdxj import cdxj_line, scratch_lines, write_cdxj, write_lines
 from archive.found_by import FoundBy
 from archive.index import Capture
 from archive.reader import StoredRecord
-from archive.records import HttpExchange, Original, build_exchange_records
+from archive.records import HttpExchange, Original, build_exchange_records, warc_digest
 from archive.reindex import capture_of, provenance
 from archive.timeutil import utcnow, warc_date
 from archive.urls import normalize_url
@@ -37,6 +39,7 @@ from crawler.app.store import Store
 from crawler.crawl.conditional import RecaptureSettings, RevisitLookup
 from spiders import meta
 from spiders.failures import reason_of
+from spiders.rendering import RECORD_ID, resource_captured
 from spiders.signals import fetch_failed
 
 log = logging.getLogger(__name__)
@@ -142,6 +145,7 @@ class WarcArchiver:
         crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
         crawler.signals.connect(ext.bytes_received, signal=signals.bytes_received)
         crawler.signals.connect(ext.fetch_failed, signal=fetch_failed)
+        crawler.signals.connect(ext.resource_captured, signal=resource_captured)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
@@ -198,6 +202,8 @@ class WarcArchiver:
             response_record, request_record = build_exchange_records(
                 self.writer.builder, exchange, original and original[1], not_modified)
             pending = self.writer.submit(response_record, request_record)
+            # What a browser archives beside the page (its screenshot) points at this.
+            request.meta[RECORD_ID] = response_record.rec_headers.get_header("WARC-Record-ID")
             # The previous response is written now, while this one is compressed on the
             # writer's thread as the crawl goes on: one response in flight at most.
             previous, self._inflight = self._inflight, _Inflight(
@@ -237,6 +243,48 @@ class WarcArchiver:
             target_uri=stored.target_uri, warc_date=row.timestamp, revisit=row.revisit,
             content_type=row.content_type, status=exchange.status,
             payload_digest=row.payload_digest, offset=located.offset, length=located.length,
+            filename=located.warc))
+        self._pending.append(replace(row, member_sha256=located.member_sha256))
+        if len(self._pending) >= self.config.index_batch:
+            self._flush()
+
+    def resource_captured(self, uri: str, content_type: str, body: bytes, request: Request,
+                          spider: Spider) -> None:
+        """A record made by the crawl, not fetched (a rendered page's screenshot, its DOM):
+        a ``resource`` record WARC-Concurrent-To the page's response, indexed under its
+        own URI (``urn:screenshot:<url>``)."""
+        if self.failure is not None:
+            return
+        try:
+            self._write_resource(uri, content_type, body, request)
+        except Exception as exc:  # noqa: BLE001 - a signal handler's boundary (see class)
+            self._stop_writing("index" if isinstance(exc, sqlite3.Error) else "write", exc)
+
+    def _write_resource(self, uri: str, content_type: str, body: bytes,
+                        request: Request) -> None:
+        digest = warc_digest(hashlib.sha256(body).digest())
+        fields = {"WARC-Date": warc_date(utcnow()), "WARC-Payload-Digest": digest,
+                  "WARC-Block-Digest": digest}
+        if request.meta.get(RECORD_ID):
+            fields["WARC-Concurrent-To"] = request.meta[RECORD_ID]
+        fields.update(provenance(
+            found_by=FoundBy.OTHER, referrer=request.url,
+            source_id=request.meta.get(meta.SOURCE), crawl_id=self.config.crawl_id,
+            via=None, recheck=False))
+        record = self.writer.builder.create_warc_record(
+            uri, "resource", payload=BytesIO(body), length=len(body),
+            warc_content_type=content_type, warc_headers_dict=fields)
+        located = self.writer.write(record)[0]
+        self.stats.inc_value("archive/records_written")
+        self.stats.inc_value("archive/resources")
+        stored = StoredRecord(rec_type="resource", target_uri=uri,
+                              warc_headers=list(record.rec_headers.headers), status=200,
+                              http_headers=[("Content-Type", content_type)], body=body)
+        row = capture_of(stored, located.warc, located.offset, located.length,
+                         body_sha256=hashlib.sha256(body).digest())
+        self._cdxj_lines(located.warc).write(cdxj_line(
+            target_uri=uri, warc_date=row.timestamp, revisit=False, content_type=content_type,
+            status=200, payload_digest=digest, offset=located.offset, length=located.length,
             filename=located.warc))
         self._pending.append(replace(row, member_sha256=located.member_sha256))
         if len(self._pending) >= self.config.index_batch:

@@ -1,0 +1,114 @@
+"""Whether a page is rendered in a browser: its source's choice, and signs of script rendering."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final, Protocol
+
+from scrapy.http import Response
+
+
+class BrowserMode(StrEnum):
+    """A source's ``--browser``: when its pages are rendered in Chromium."""
+
+    AUTO = "auto"  # when the page's HTML shows client-side rendering
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+# Request meta keys (spiders/meta.py holds the spider's own; these belong to rendering).
+BROWSER: Final = "vigil_browser"  # the source's BrowserMode, inherited by its requests
+RECORD_ID: Final = "vigil_record_id"  # WARC-Record-ID of the response record written
+RENDERING: Final = "vigil_rendering"  # set on the requests a browser made for a page
+
+# The signal the renderer sends with a record to archive beside a page's response:
+# args uri, content_type, body, request (the page's), spider.
+resource_captured = object()
+
+SCREENSHOT_PREFIX: Final = "urn:screenshot:"
+DOM_PREFIX: Final = "urn:rendered-dom:"
+RENDER_FAILURE_PREFIX: Final = "urn:render:"
+
+
+class RenderFailed(Exception):
+    """The browser did not give a capture of the page (it hung, crashed, opened a popup)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What the browser showed: the DOM after scripts ran, and a full-page screenshot."""
+
+    url: str
+    html: str
+    screenshot: bytes
+    requested: tuple[str, ...] = ()  # every URL the browser asked for, in order
+    settled: bool = True  # network idle was reached within the budget
+    notes: tuple[str, ...] = field(default=())
+
+
+class Renderer(Protocol):
+    """What the spider needs of a browser (crawler/crawl/browser.py provides it)."""
+
+    def mode(self, source_id: int | None) -> str: ...
+
+    async def render(self, response: Response) -> Rendered: ...
+
+
+# -- the signs of a page whose article a script writes ------------------------------
+_APP_ROOT = re.compile(
+    rb"<(div|main|section)\b[^>]*\bid\s*=\s*[\"']?(app|root|__next|__nuxt|main-app|svelte)"
+    rb"[\"']?[^>]*>\s*(<!--.*?-->\s*)*</\1>", re.I | re.S)
+_NOSCRIPT = re.compile(rb"<noscript\b[^>]*>(.*?)</noscript>", re.I | re.S)
+_ENABLE_JS = re.compile(rb"(enable|turn on|activate|requires?)\W+(?:\w+\W+){0,3}javascript",
+                        re.I)
+_SCRIPT = re.compile(rb"<script\b[^>]*>(.*?)</script>", re.I | re.S)
+_EXTERNAL_SCRIPT = re.compile(rb"<script\b[^>]*\bsrc\s*=", re.I)
+_BODY = re.compile(rb"<body\b[^>]*>(.*)", re.I | re.S)
+_TAG = re.compile(rb"<[^>]*>")
+_DROPPED = re.compile(rb"<(script|style|noscript|template|svg)\b.*?</\1>", re.I | re.S)
+_SPACE = re.compile(rb"\s+")
+
+# Little text against much script: under this many characters of visible body text...
+THIN_TEXT = 400
+# ...with at least this many bytes of inline script, or this many external scripts.
+HEAVY_SCRIPT = 20_000
+MANY_SCRIPTS = 3
+
+
+def visible_text_length(html: bytes) -> int:
+    """Characters of text in the body outside scripts, styles and templates (rough)."""
+    body = _BODY.search(html)
+    text = _DROPPED.sub(b" ", body.group(1) if body else html)
+    return len(_SPACE.sub(b" ", _TAG.sub(b" ", text)).strip())
+
+
+def client_rendered(html: bytes) -> str | None:
+    """Why the HTML looks rendered by script, or None when it reads as a plain page."""
+    if _APP_ROOT.search(html):
+        return "an empty app root"
+    for notice in _NOSCRIPT.finditer(html):
+        if _ENABLE_JS.search(_TAG.sub(b" ", notice.group(1))):
+            return "a <noscript> notice asks for JavaScript"
+    text = visible_text_length(html)
+    if text < THIN_TEXT:
+        inline = sum(len(m.group(1)) for m in _SCRIPT.finditer(html))
+        external = len(_EXTERNAL_SCRIPT.findall(html))
+        if inline >= HEAVY_SCRIPT or external >= MANY_SCRIPTS:
+            return f"{text} characters of text against {inline} bytes of inline script " \
+                   f"and {external} scripts"
+    return None
+
+
+def wants_rendering(mode: str | None, html: bytes) -> bool:
+    """Whether a page of a source with this ``--browser`` is rendered."""
+    if mode == BrowserMode.ALWAYS:
+        return True
+    if mode == BrowserMode.NEVER:
+        return False
+    return client_rendered(html) is not None
