@@ -10,6 +10,7 @@ import click
 
 from archive.index import Capture, CaptureNotFound
 from archive.reader import RecordNotFound, read_record
+from archive.resources import screenshot_uri
 from archive.timeutil import InvalidDatetime, iso_seconds, parse_datetime, parse_stored
 from crawler.app.home import ConfigError
 from crawler.app.runner import SettingError, parse_overrides, run_crawl
@@ -148,8 +149,11 @@ def history(ctx: Context, url: str, as_json: bool) -> None:
 @click.option("--any-status", is_flag=True, help="Consider redirects and errors too.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to FILE instead of stdout.")
+@click.option("--screenshot", is_flag=True,
+              help="The screenshot (PNG) of the page as the browser rendered it.")
 @pass_context
-def get(ctx: Context, url: str, at: str | None, any_status: bool, output: Path | None) -> None:
+def get(ctx: Context, url: str, at: str | None, any_status: bool, output: Path | None,
+        screenshot: bool) -> None:
     """Write the archived payload of URL closest to DATETIME, decoded."""
     check_url(url)
     try:
@@ -158,6 +162,8 @@ def get(ctx: Context, url: str, at: str | None, any_status: bool, output: Path |
         fail(str(exc))
     store = ctx.store()
     try:
+        if screenshot:  # taken of a rendered page, under the page's indexed URL
+            url = screenshot_uri(store.captures.resolve(url))
         capture = store.captures.closest(url, moment, any_status=any_status)
         # A revisit serves the payload of the capture it refers to.
         holder = store.captures.original(capture)
