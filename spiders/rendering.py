@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
-from scrapy.http import Response
+if TYPE_CHECKING:
+    from scrapy.http import Response
 
 
 class BrowserMode(StrEnum):
@@ -26,10 +27,6 @@ RENDERING: Final = "vigil_rendering"  # set on the requests a browser made for a
 # The signal the renderer sends with a record to archive beside a page's response:
 # args uri, content_type, body, request (the page's), spider.
 resource_captured = object()
-
-SCREENSHOT_PREFIX: Final = "urn:screenshot:"
-DOM_PREFIX: Final = "urn:rendered-dom:"
-RENDER_FAILURE_PREFIX: Final = "urn:render:"
 
 
 class RenderFailed(Exception):

@@ -17,19 +17,11 @@ from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from archive.found_by import FoundBy
-from archive.urls import site_key
+from archive.resources import RENDER_FAILURE_PREFIX, dom_uri, screenshot_uri
+from archive.urls import normalize_url, site_key
 from crawler.crawl.chromium import launch_args
 from spiders import meta as keys
-from spiders.rendering import (
-    DOM_PREFIX,
-    RENDER_FAILURE_PREFIX,
-    RENDERING,
-    SCREENSHOT_PREFIX,
-    BrowserMode,
-    Rendered,
-    RenderFailed,
-    resource_captured,
-)
+from spiders.rendering import RENDERING, BrowserMode, Rendered, RenderFailed, resource_captured
 from spiders.signals import fetch_failed
 
 log = logging.getLogger(__name__)
@@ -290,10 +282,11 @@ class Browser:
 
     # -- what is archived ------------------------------------------------------------
     def _archive(self, response: Response, rendered: Rendered) -> None:
-        spider = self.crawler.spider
+        # Named by the page's normalised URL, as the index names the page's captures.
+        spider, url = self.crawler.spider, normalize_url(response.url)
         for uri, content_type, body in (
-                (SCREENSHOT_PREFIX + response.url, "image/png", rendered.screenshot),
-                (DOM_PREFIX + response.url, "text/html; charset=utf-8",
+                (screenshot_uri(url), "image/png", rendered.screenshot),
+                (dom_uri(url), "text/html; charset=utf-8",
                  rendered.html.encode("utf-8"))):
             self.crawler.signals.send_catch_log(resource_captured, uri=uri,
                                                 content_type=content_type, body=body,
