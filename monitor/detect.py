@@ -16,6 +16,7 @@ from archive.fetches import CrawlFetches, Row
 from archive.found_by import MONITORED_PAGES, FoundBy
 from archive.payload import DecodeCapExceeded, is_stored_digest
 from archive.reader import RecordNotFound, read_record
+from archive.resources import dom_uri
 from archive.urls import site_key
 from monitor.classify import Fetch, Finding, Verdict, classify
 from monitor.compare import compare
@@ -61,8 +62,20 @@ class Monitor:
         self.fetches = CrawlFetches(db)
 
     # -- extracts, cached per capture and redone when the extractor changes ----------
+    def _payload_of(self, capture: Row | None) -> Row | None:
+        """The capture whose payload is read for ``capture``: for a page the browser
+        rendered, the DOM it rendered in that crawl (the text a reader saw; the shell the
+        server sent may be the same bytes every time), else the payload it holds."""
+        if capture is None:
+            return None
+        rendered = next(self.db.query(
+            "SELECT * FROM captures WHERE url = ? AND crawl_id IS ? ORDER BY timestamp DESC "
+            "LIMIT 1", [dom_uri(capture["url"]), capture["crawl_id"]]), None)
+        return rendered or self.fetches.payload_holder(capture)
+
     def extract_of(self, capture: Row | None, options: ExtractOptions) -> Extract | None:
-        capture = self.fetches.payload_holder(capture)
+        url = capture["url"] if capture is not None else ""
+        capture = self._payload_of(capture)
         if capture is None or not 200 <= capture["status"] < 300 or not _is_html(capture):
             return None
         cached = next(self.db.query("SELECT * FROM extracts WHERE capture_id = ?",
@@ -84,7 +97,7 @@ class Monitor:
         except (RecordNotFound, DecodeCapExceeded) as exc:
             log.warning("cannot re-read %s for comparison: %s", capture["url"], exc)
             return None
-        found = extract(payload, capture["url"], options)
+        found = extract(payload, url, options)
         self.db.table("extracts").upsert({
             "capture_id": capture["id"], "extractor": EXTRACTOR,
             "options_hash": options.fingerprint(),
@@ -144,8 +157,8 @@ class Monitor:
         A first capture has nothing to compare with, and a payload identical to the last
         good one cannot have changed (the verdict on it stands). Either is extracted
         later, and cached, if a comparison ever needs it."""
-        baseline = self.fetches.payload_holder(self.fetches.capture(state.last_good))
-        current = self.fetches.payload_holder(final)
+        baseline = self._payload_of(self.fetches.capture(state.last_good))
+        current = self._payload_of(final)
         if baseline is None or current is None or baseline["digest"] == current["digest"]:
             return None
         return self.extract_of(final, options)
