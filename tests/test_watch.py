@@ -195,6 +195,27 @@ def test_a_crawl_process_that_dies_is_logged_and_the_source_retried(
                for c in crawls)
 
 
+def test_a_crashed_batch_runs_once_more_soon_not_a_day_later(
+        vigil: Vigil, watching: list[Watch]) -> None:
+    vigil.run("sources")  # creates the home and its config
+    config = vigil.home / "vigil.toml"
+    config.write_text(config.read_text() + "\n[watch]\nretry_after = 1\n")
+    with SiteServer(_slow(0.5), host="127.0.0.2") as site:
+        url = site.url("/2026/05/05/slow-0")
+        vigil.run("add", url)  # due once a day
+        watch = Watch(vigil)
+        watching.append(watch)
+        watch.wait_for(lambda: bool(_rows(
+            vigil, "SELECT id FROM crawls WHERE status = 'running' AND sources = '[1]'")))
+        pid = _crawl_pid(url)
+        assert pid is not None
+        subprocess.run(["kill", "-9", str(pid)], check=True)
+        watch.wait_for(lambda: "1 run again in 1 s" in watch.text())
+        watch.wait_for(lambda: bool(finished(vigil)))
+        assert watch.stop() == 0
+    assert [c["status"] for c in vigil.json("crawls")] == ["interrupted", "finished"]
+
+
 def test_sources_due_together_share_one_crawl_process(
         vigil: Vigil, watching: list[Watch]) -> None:
     with one_page("127.0.0.2") as a, one_page("127.0.0.3") as b, one_page("127.0.0.4") as c:

@@ -54,7 +54,8 @@ def watch(ctx: Context, max_parallel: int | None, batch_size: int | None,
 
 # [watch] keys of vigil.toml: the type each takes and its least value.
 _WATCH_KEYS: dict[str, tuple[type, float]] = {
-    "max_parallel": (int, 1), "batch_size": (int, 1), "batch_window": (float, 0)}
+    "max_parallel": (int, 1), "batch_size": (int, 1), "batch_window": (float, 0),
+    "retry_after": (float, 0)}
 
 
 def _watch_config(config: dict[str, Any], path: Path) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -47,6 +47,10 @@ log = logging.getLogger("vigil.watch")
 
 SYNC_SECONDS = 2.0  # how often the sources table is checked for changes
 NAMED = 3  # sources named in a batch's messages
+# A crawl process that dies is run once more after this long (a crash at start-up, say, a
+# lock or a full disk that has cleared); if it dies again its sources wait for their next
+# slot, so a crawl that always crashes does not run in a loop.
+DEFAULT_RETRY_AFTER = 60.0
 
 
 @dataclass
@@ -56,6 +60,7 @@ class WatchSettings:
     overrides: Mapping[str, str] = field(default_factory=dict)
     batch_size: int = DEFAULT_BATCH_SIZE  # sources per crawl process, at most
     batch_window: float = DEFAULT_BATCH_WINDOW  # seconds due sources are gathered
+    retry_after: float = DEFAULT_RETRY_AFTER  # seconds before a crashed batch runs once more
 
 
 @dataclass
@@ -78,6 +83,7 @@ class Watcher:
         self._numbers = itertools.count(1)
         self._lock = threading.Lock()
         self._signature: tuple[Any, ...] = ()
+        self._retried: set[int] = set()  # sources whose last batch crashed and was retried
         self._dispatcher = threading.Thread(target=self._dispatch, name="dispatcher",
                                             daemon=True)
         self.crawls_started = 0
@@ -263,9 +269,11 @@ class Watcher:
             summary = json.loads(out)
         except json.JSONDecodeError:
             self.crawls_crashed += 1
-            self.say(f"the crawl process of {_named(sources)} died (exit {code}); they run "
-                     f"again at their next slot. Log: {log_path}")
+            self.say(f"the crawl process of {_named(sources)} died (exit {code}); "
+                     f"{self._retry(sources)}. Log: {log_path}")
             return
+        with self._lock:
+            self._retried.difference_update(s.id for s in sources)
         store = Store.open(self.home.db_path)
         try:
             with store.db.conn:
@@ -275,6 +283,23 @@ class Watcher:
         self.say(f"crawl {summary['crawl_id']} {summary['status']} ({_named(sources)}): "
                  f"{summary['pages']} pages, {summary['failures']} failures, "
                  f"{len(summary['events'])} new events")
+
+    def _retry(self, sources: list[Source]) -> str:
+        """Mark the sources of a crashed batch due once more, later; what happens, said."""
+        with self._lock:
+            again = [s for s in sources if s.id not in self._retried]
+            self._retried.update(s.id for s in again)
+        if not again or self.stopping.is_set():
+            return "they run again at their next slot"
+        when = utcnow() + timedelta(seconds=self.settings.retry_after)
+        for source in again:
+            self.scheduler.add_job(self.due.mark, trigger="date", run_date=when,
+                                   args=[source.id, batches.host_of(source.url)],
+                                   id=f"retry-{source.id}", jobstore="memory",
+                                   replace_existing=True)
+        rest = len(sources) - len(again)
+        return (f"{len(again)} run again in {self.settings.retry_after:g} s" +
+                (f", {rest} that crashed before at their next slot" if rest else ""))
 
     # -- lifecycle -------------------------------------------------------------------
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
