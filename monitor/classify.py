@@ -78,7 +78,9 @@ def _is_home_or_section(target: str, origin: str) -> str | None:
 
 def _notice(page: Extract, previous: Extract | None) -> str | None:
     """A block of the page that says the article is gone and was not there before."""
+    # The headline, read as a block of the story too, is the title's to report.
     before = set(previous.paragraphs) if previous is not None else set()
+    before.add(page.title)
     return next((p for p in (*page.paragraphs, *page.notices)
                  if p not in before and is_notice(p)), None)
 
@@ -87,14 +89,15 @@ def _content(fetch: Fetch, previous: Extract | None, probe: Extract | None) -> F
     page = fetch.extract
     if page is None:
         return Finding(Verdict.OK, "answers")
-    if previous is not None and len(page.title.split()) <= NOTICE_TITLE_WORDS and \
-            NOTICE.search(page.title) and not NOTICE.search(previous.title):
-        return Finding(Verdict.REMOVED, f"the article was replaced by a notice: "
-                                        f"“{page.title[:120]}”")
-    changed = page.words <= NOTICE_MAX_WORDS or (previous is not None and (
+    title_gone = previous is not None and len(page.title.split()) <= NOTICE_TITLE_WORDS \
+        and bool(NOTICE.search(page.title)) and not NOTICE.search(previous.title)
+    changed = title_gone or page.words <= NOTICE_MAX_WORDS or (previous is not None and (
         page.words < SHRUNK_RATIO * previous.words
         or _similarity(page, previous) < UNLIKE_PREVIOUS))
-    if changed and (sentence := _notice(page, previous)) is not None:
+    # The notice's own words where the page has them; else the headline that became one.
+    sentence = (_notice(page, previous) or (page.title if title_gone else None)) \
+        if changed else None
+    if sentence is not None:
         return Finding(Verdict.REMOVED, f"the article was replaced by a notice: "
                                         f"“{sentence[:120]}”")
     if probe is not None and page.words and _similarity(page, probe) >= PROBE_SIMILARITY:
