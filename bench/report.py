@@ -178,4 +178,8 @@ def write_report(result: dict[str, Any], path: Path) -> None:
         "writes a `revisit` record with the HTTP headers (issue 4 asks for it, and for the "
         "request record beside it), about 1.2 KB against a ~15 KB compressed page.", "",
     ]
+    if "real_pages" in f:
+        from bench.realpages import section
+
+        lines += section(f["real_pages"])
     path.write_text("\n".join(lines))
