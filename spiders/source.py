@@ -163,7 +163,12 @@ class SourceSpider(scrapy.Spider):
         if url in self._requested:
             return
         self._requested.add(url)
-        if self._too_long(url, meta) or not _well_formed(url):
+        if self._too_long(url, meta):
+            return
+        if not _well_formed(url):
+            # No failure row: the store keys rows by a normalised URL, which this has not.
+            if self.crawler is not None and self.crawler.stats is not None:
+                self.crawler.stats.inc_value("crawl/refused/malformed-url")
             return
         self._frontier.add(url, callback, meta)
 

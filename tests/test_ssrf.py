@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
 import socketserver
 import sqlite3
@@ -141,6 +142,9 @@ def test_a_page_citing_an_internal_server_never_reaches_it(
     assert news.url("/story/own") in captured(vigil)
     assert news.url("/seed") in captured(vigil)
     assert not any(u.startswith(f"http://{INTERNAL}") for u in captured(vigil))
+    with sqlite3.connect(vigil.home / "vigil.db") as conn:
+        stats = json.loads(conn.execute("SELECT stats FROM crawls").fetchone()[0])
+    assert stats["crawl/refused/malformed-url"] >= 1  # the port 99999 link
 
 
 def test_allowed_networks_let_a_page_cite_a_loopback_site_without_a_referer(
@@ -155,6 +159,19 @@ def test_allowed_networks_let_a_page_cite_a_loopback_site_without_a_referer(
     assert urls["requisite"] in captured(vigil)
     # Within its own site a request names the page it was found on.
     assert news.referers["/story/own"] == news.url("/seed")  # type: ignore[attr-defined]
+
+
+def test_allowed_networks_can_be_set_in_the_home_s_config(
+        vigil: Vigil, citing: tuple[SiteServer, dict[str, str]],
+        internal: CountingServer) -> None:
+    news, urls = citing
+    vigil.home.mkdir(parents=True)
+    (vigil.home / "vigil.toml").write_text('[crawl]\nallow_networks = ["127.0.0.3/32"]\n')
+    vigil.run("add", news.url("/seed"))
+    vigil.json("crawl", *FAST)
+    assert urls["cited"] in captured(vigil)
+    assert failures(vigil)[normalize_url(urls["ipv6-loopback"])][0] == \
+        Reason.DESTINATION_REFUSED
 
 
 def test_the_internal_server_sees_no_referer_when_allowed(

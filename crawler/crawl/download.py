@@ -23,6 +23,7 @@ from twisted.internet.error import DNSLookupError
 from twisted.internet.interfaces import IHostnameResolver, IResolutionReceiver
 from twisted.python.failure import Failure
 from twisted.web.client import _StandardEndpointFactory
+from twisted.web.error import SchemeNotSupported
 from zope.interface import implementer
 
 from crawler.crawl.destinations import (
@@ -148,7 +149,7 @@ class _CheckedEndpointFactory(_StandardEndpointFactory):
         if uri.scheme == b"https":
             creator = self._policyForHTTPS.creatorForNetloc(uri.host, uri.port)
             return wrapClientTLS(creator, endpoint)  # type: ignore[arg-type]
-        return super().endpointForURI(uri)
+        raise SchemeNotSupported(f"unsupported scheme: {uri.scheme!r}")
 
 
 class _ReasonKeepingAgent(_ScrapyAgent):
