@@ -9,6 +9,7 @@ from typing import Any
 from archive.timeutil import iso_seconds, parse_stored
 from monitor.change_view import ChangeView
 from monitor.diffview import ADDED, REMOVED
+from monitor.events import Kind
 
 # Quoted in full up to this many changed paragraphs; the review page has the rest.
 QUOTED_PARAGRAPHS = 3
@@ -36,7 +37,7 @@ def _facts(view: ChangeView) -> list[tuple[str, str]]:
     facts = [("Page", event.url)]
     if event.link:
         facts.append(("Cited link", event.link))
-    if event.kind == "moved" and event.details.get("new_url"):
+    if event.kind == Kind.MOVED and event.details.get("new_url"):
         facts.append(("New URL", str(event.details["new_url"])))
     if view.source is not None:
         facts.append(("Source", f"{view.source['name']} ({view.source['url']})"))

@@ -12,10 +12,10 @@ from archive.index import Capture, CaptureIndex
 from monitor.changes import titles
 from monitor.detect import Monitor, source_options
 from monitor.diffview import Paragraph, paragraph_diff, title_diff
-from monitor.events import Event
+from monitor.events import Event, Kind
 from monitor.extract import Extract, ExtractOptions
 
-_LAST_GOOD_NAMES = ("removed", "moved", "unreachable")
+_LAST_GOOD_NAMES = (Kind.REMOVED, Kind.MOVED, Kind.UNREACHABLE)
 
 
 @dataclass
@@ -73,7 +73,7 @@ class ChangeReader:
                 str(event.details.get("title_after") or event.details.get("title_before")
                     or "")
         found.title = title or event.url
-        if event.kind != "edited":
+        if event.kind != Kind.EDITED:
             return found
         if old is not None and new is not None:
             found.title_change = title_diff(old.title, new.title)

@@ -12,7 +12,7 @@ from crawler.web.desk_layout import kind_badge, link, memento_href, timeline_hre
 from monitor.alerts import Delivery, DeliveryState
 from monitor.change_view import ChangeView
 from monitor.diffview import Paragraph, folded
-from monitor.events import KINDS, Event
+from monitor.events import KINDS, Event, Kind
 from monitor.reviews import Review, Significance
 
 
@@ -101,7 +101,7 @@ def _diff(paragraphs: list[Paragraph]) -> str:
 def _kind_section(view: ChangeView) -> str:
     event, before = view.event, view.before
     reason = str(event.details.get("reason") or "")
-    if event.kind == "edited":
+    if event.kind == Kind.EDITED:
         parts = ["<section aria-labelledby='what'><h2 id='what'>What changed</h2>"]
         if view.title_change is not None:
             parts.append(f"<p class='card'><b>Headline:</b> {view.title_change.html()}</p>")
@@ -116,12 +116,12 @@ def _kind_section(view: ChangeView) -> str:
             parts.append(f"<p class='card'>The file changed: {escape(event.summary)}</p>")
         parts.append("</section>")
         return "".join(parts)
-    if event.kind == "removed":
+    if event.kind == Kind.REMOVED:
         good = link(memento_href(before), f"the page as captured {before.timestamp[:19]}Z") \
             if before else "none archived"
         return (f"<section class='card'><h2>How it was removed</h2><p>{escape(reason)}</p>"
                 f"<p><b>Last good memento:</b> {good}</p></section>")
-    if event.kind == "dead_link":
+    if event.kind == Kind.DEAD_LINK:
         good = link(memento_href(before), f"the cited page as captured "
                     f"{before.timestamp[:19]}Z") if before else "none archived"
         return (f"<section class='card'><h2>The dead link</h2><dl class='facts'>"
@@ -130,7 +130,7 @@ def _kind_section(view: ChangeView) -> str:
                 f"<dt>Last archived memento</dt><dd>{good}</dd>"
                 f"<dt>Cited by</dt><dd>{link(timeline_href(event.url), event.url)}</dd>"
                 f"</dl></section>")
-    if event.kind == "moved":
+    if event.kind == Kind.MOVED:
         new_url = str(event.details.get("new_url") or "")
         return (f"<section class='card'><h2>Where it went</h2><p><b>New URL:</b> "
                 f"{link(new_url, new_url)} · {link(timeline_href(new_url), 'its history')}"
@@ -140,13 +140,13 @@ def _kind_section(view: ChangeView) -> str:
 
 def _frames(view: ChangeView) -> str:
     event, before, after = view.event, view.before, view.after
-    if event.kind == "dead_link":
+    if event.kind == Kind.DEAD_LINK:
         return (f"<h2>The cited page as last archived</h2><div class='frames one'>"
                 f"{_frame('Last archived', before)}</div>") if before else ""
     shown = [(label, c) for label, c in (("Before", before), ("After", after)) if c]
     if not shown:
         return ""
-    if event.kind == "removed" and before:
+    if event.kind == Kind.REMOVED and before:
         shown = [("Last good", before), *([("Now", after)] if after else [])]
     frames = "".join(_frame(label, capture) for label, capture in shown)
     return (f"<section aria-labelledby='both'><h2 id='both'>Both captures, side by side</h2>"
@@ -203,9 +203,10 @@ def review_page(view: ChangeView, review: Review | None, deliveries: list[Delive
     source = (f"<dt>Source</dt><dd>{escape(view.source['name'])} "
               f"({escape(view.source['url'])})</dd>") if view.source else ""
     page_url = event.url
-    labels = {"removed": ("Last good", "Now"),
-              "dead_link": ("Cited page, last good", "Cited page, failing")}.get(
-        event.kind, ("Before", "After"))
+    named: dict[str, tuple[str, str]] = {
+        Kind.REMOVED: ("Last good", "Now"),
+        Kind.DEAD_LINK: ("Cited page, last good", "Cited page, failing")}
+    labels = named.get(event.kind, ("Before", "After"))
     facts = (f"<dl class='facts'><dt>Kind</dt><dd>{kind_badge(event.kind)}</dd>"
              f"<dt>URL</dt><dd>{escape(page_url)}</dd>{source}"
              f"<dt>Detected</dt><dd>{when(event.detected_at)}</dd>"
