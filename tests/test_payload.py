@@ -139,7 +139,7 @@ def _raw_deflate(data: bytes) -> bytes:
     (zlib.compress(b"one two"), ["deflate"], b"one two"),
     (_raw_deflate(b"one two"), ["deflate"], b"one two"),
     (brotli.compress(gzip.compress(b"one two")), ["gzip", "br"], b"one two"),
-])
+], ids=["two-members", "trailing-garbage", "cut-short", "zlib", "raw-deflate", "gzip-br"])
 def test_the_tolerant_decodings_still_hold_when_the_body_comes_in_small_chunks(
         body: bytes, codings: list[str], expected: bytes) -> None:
     whole = decode_payload(body, codings)
