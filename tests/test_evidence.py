@@ -262,3 +262,10 @@ def test_fastwarc_checks_every_block_and_payload_digest_we_write(archive: Archiv
                         for r in FastIterator(handle, parse_http=True, record_types=exchanges)]
         assert blocks and all(blocks), path.name
         assert payloads and all(payloads), path.name
+
+
+def test_an_unreadable_public_key_is_a_problem_not_a_crash(archive: Archive,
+                                                          tmp_path: Path) -> None:
+    copy = archive.copy(tmp_path / "home")
+    (copy.home / "keys" / "vigil-ed25519.pub").write_text("not a key\n")
+    assert any("no readable public key" in p for p in _problems(copy))

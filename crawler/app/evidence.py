@@ -254,8 +254,8 @@ def verify_home(home: Home, store: Store, *, trust: str | None = None) -> Verify
     found = manifests(home.manifest_dir)
     if keys.ed25519 is None:
         if found or any(home.warc_dir.glob("*.warc.gz")):
-            problems.append(_problem(f"keys/{PUBLIC_KEY}", "the home has no public key "
-                                     "to check its manifests with"))
+            problems.append(_problem(f"keys/{PUBLIC_KEY}", "the home has no readable public "
+                                     "key to check its manifests with"))
     else:
         problems += [_problem(p.file or p.manifest, f"{p.manifest}: {p.problem}")
                      for p in check_manifests(home.manifest_dir, home.warc_dir, store.db,

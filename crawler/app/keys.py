@@ -13,6 +13,7 @@ from archive.signing import (
     BINDING,
     ECDSA_PUBLIC_KEY,
     PUBLIC_KEY,
+    KeyError_,
     ensure_keys,
     fingerprint,
     load_ecdsa_public,
@@ -63,11 +64,17 @@ class HomeKeys:
 
     @classmethod
     def read(cls, home: Home) -> HomeKeys:
+        """A key file that is missing or unreadable is None (verify then reports it)."""
         directory = home.key_dir
-        ed25519 = load_public(directory / PUBLIC_KEY) \
-            if (directory / PUBLIC_KEY).exists() else None
-        ecdsa = load_ecdsa_public(directory / ECDSA_PUBLIC_KEY) \
-            if (directory / ECDSA_PUBLIC_KEY).exists() else None
+        try:
+            ed25519: Ed25519PublicKey | None = load_public(directory / PUBLIC_KEY)
+        except (OSError, ValueError, KeyError_):
+            ed25519 = None
+        try:
+            ecdsa: ec.EllipticCurvePublicKey | None = load_ecdsa_public(
+                directory / ECDSA_PUBLIC_KEY)
+        except (OSError, ValueError, KeyError_):
+            ecdsa = None
         try:
             binding = json.loads((directory / BINDING).read_text())
         except (OSError, ValueError):

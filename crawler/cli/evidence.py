@@ -95,7 +95,7 @@ def verify(ctx: Context, trust: str | None, package: Path | None, tsa_cert: Path
                 click.echo(f"{stamp.manifest}: timestamped {stamp.time} by the TSA" + (
                     "" if stamp.checked else " (not checked: no [evidence] tsa_cert)"),
                     err=True)
-        key = f"key {report.fingerprint}" + ("" if report.pinned else
+        key = f"key {report.fingerprint or 'none'}" + ("" if report.pinned else
                                              " (not pinned: pass --trust)")
         click.echo(f"{report.captures} captures, {report.manifests} signed manifests, {key}: "
                    + (f"{len(report.problems)} problem(s)" if report.problems
