@@ -41,16 +41,28 @@ def parse_datetime(text: str) -> datetime:
 
 def from_digits(value: str) -> datetime:
     """4 to 14 digits of ``YYYYMMDDhhmmss`` as a UTC datetime: missing digits padded the
-    Wayback way, each field then brought into its range (month 19 is 12, day 39 the
-    month's last, hour 29 is 23), as pywb reads a partial timestamp."""
+    Wayback way. A field the digits give whole must be valid (month 13 is an error); one
+    that padding made out of range is brought into it (``2026023`` is 2026-02-28, as
+    pywb reads a partial timestamp)."""
     if not _DIGITS.match(value):
         raise InvalidDatetime(f"not 4 to 14 digits: {value!r}")
     padded = value + _PAD_DOWN[len(value):]
-    year, month = int(padded[:4]), min(max(int(padded[4:6]), 1), 12)
-    day = min(max(int(padded[6:8]), 1), calendar.monthrange(year, month)[1])
+    year = int(padded[:4])
+    fields = [int(padded[start:start + 2]) for start in range(4, 14, 2)]
+    given = [len(value) >= start + 2 for start in range(4, 14, 2)]
     try:
-        return datetime(year, month, day, min(int(padded[8:10]), 23),
-                        min(int(padded[10:12]), 59), min(int(padded[12:14]), 59), tzinfo=UTC)
+        month_days = calendar.monthrange(year, min(max(fields[0], 1), 12))[1]
+    except (ValueError, calendar.IllegalMonthError) as exc:
+        raise InvalidDatetime(f"not a valid datetime: {value!r}") from exc
+    ranges = [(1, 12), (1, month_days), (0, 23), (0, 59), (0, 59)]
+    for n, (low, high) in enumerate(ranges):
+        if not low <= fields[n] <= high:
+            if given[n]:
+                raise InvalidDatetime(f"not a valid datetime: {value!r}")
+            fields[n] = min(max(fields[n], low), high)
+    try:
+        month, day, hour, minute, second = fields
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError as exc:  # year 0
         raise InvalidDatetime(f"not a valid datetime: {value!r}") from exc
 

@@ -163,6 +163,7 @@ def test_partial_timestamps_and_the_bare_url_redirect_to_the_nearest_memento(
     assert archive.get(f"/web/{year}id_/{url}").headers["Location"] == \
         f"/web/{stamp14(first['timestamp'])}id_/{url}"
     assert archive.get(f"/web/123/{url}").status == 400
+    assert archive.get(f"/web/20261399/{url}").status == 400  # day 99, given whole
     assert archive.get(f"/web/202611211830461/{url}").status == 400
 
 

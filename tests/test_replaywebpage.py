@@ -104,6 +104,16 @@ def _replay(player: Path, site: Path, wacz: Path, url: str, stamp: str) -> str:
         server.server_close()
 
 
+def test_vigil_export_resolves_its_304_revisits_for_replaywebpage(
+        exported: tuple[Vigil, str, Path], tmp_path: Path) -> None:
+    copy = tmp_path / "copy.wacz"
+    shutil.copy(exported[2], copy)
+    assert resolve_wacz(copy) is False, "the export still has 304 revisits with status 304"
+    check = subprocess.run([sys.executable, "-m", "wacz", "validate", "-f", str(exported[2])],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
 @needs_chromium
 def test_replaywebpage_shows_the_article_of_the_304_recapture_from_the_export(
         exported: tuple[Vigil, str, Path], tmp_path: Path) -> None:
@@ -113,20 +123,5 @@ def test_replaywebpage_shows_the_article_of_the_304_recapture_from_the_export(
     vigil, url, wacz = exported
     latest = vigil.json("history", url)[-1]
     assert latest["status"] == 304 and latest["revisit"]
-    resolved = tmp_path / "resolved.wacz"
-    shutil.copy(wacz, resolved)
-    resolve_wacz(resolved)  # no-op once `vigil export` resolves 304s itself
-    check = subprocess.run([sys.executable, "-m", "wacz", "validate", "-f", str(resolved)],
-                           capture_output=True, text=True)
-    assert check.returncode == 0, check.stdout + check.stderr
-    text = _replay(player, tmp_path / "site", resolved, url, stamp14(latest["timestamp"]))
+    text = _replay(player, tmp_path / "site", wacz, url, stamp14(latest["timestamp"]))
     assert HEADLINE in text and "three written warnings" in text
-
-
-@pytest.mark.xfail(strict=True, reason="crawler/app/evidence.py is to call archive."
-                   "replayindex.resolve_wacz(built) between `wacz create` and finish_package")
-def test_vigil_export_resolves_its_304_revisits_for_replaywebpage(
-        exported: tuple[Vigil, str, Path], tmp_path: Path) -> None:
-    copy = tmp_path / "copy.wacz"
-    shutil.copy(exported[2], copy)
-    assert resolve_wacz(copy) is False, "the export still has 304 revisits with status 304"

@@ -96,10 +96,10 @@ class Memento:
         store, index = self._index()
         try:
             found = index.history(url)
+            if not found:
+                index.closest(url, any_status=True)  # raises, naming URLs near it
         finally:
             store.close()
-        if not found:
-            raise CaptureNotFound(f"{url} is not in this archive")
         return found
 
     def _urls(self, url: str) -> dict[str, str]:
@@ -239,6 +239,7 @@ class Memento:
                  "referrerpolicy='no-referrer'></iframe>")
         headers["Content-Security-Policy"] = (
             f"default-src 'none'; style-src 'unsafe-inline'; frame-src {self.replay_origin}; "
-            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+            # The desk's review page frames mementos side by side; no other site may.
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
         return HTMLResponse(page(f"Archived {url}", banner + frame, framed=True),
                             headers=headers)
