@@ -15,6 +15,8 @@ from typing import Any
 from lxml import etree, html
 from w3lib.encoding import html_to_unicode
 
+from archive.printable import printable
+
 _ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|Report|NewsArticle)$")
 _BY = re.compile(r"^\s*((written|posted|words|story|text|reporting)\s+)?(by|par|von|por|door|"
                  r"di|av|af)\s*:?\s+", re.IGNORECASE)
@@ -24,7 +26,6 @@ _BYLINE_END = re.compile(r"\s*(\b(updated|published|posted|edited|photos?|illust
 _SPACES = re.compile(r"\s+")
 # Zotero's rule for ``article:author``: a profile URL is not a name.
 _URLISH = re.compile(r"^(https?:)?//|^www\.", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ class PageMetadata:
 
 def clean(text: Any) -> str:
     """One line of text from the page: no control characters, spaces collapsed."""
-    return _SPACES.sub(" ", _CONTROL.sub(" ", str(text))).strip()
+    return _SPACES.sub(" ", printable(str(text), newlines=False).replace("\ufffd", " ")
+                       ).strip()
 
 
 def _metas(tree: Any) -> dict[str, list[str]]:

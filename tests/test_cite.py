@@ -110,7 +110,7 @@ def test_bibtex_escapes_everything_from_the_page(hostile: str) -> None:
                 depth += 1 if char == "{" else -1
                 assert depth >= 0, (name, value)
         assert depth == 0, (name, value)
-    assert "\x1b" not in entry and "\nbreak" not in entry
+    assert "\x1b" not in entry and "[31m" not in entry and "\nbreak" not in entry
 
 
 def test_tex_escapes_and_urls_percent_encode_what_would_close_a_field() -> None:
@@ -142,3 +142,14 @@ def test_pages_are_decoded_by_their_charset_and_http_dates_are_read() -> None:
     assert parse_published("Sat, 19 Oct 2019 00:04:00 +0200") == date(2019, 10, 19)
     assert parse_published("2022-1-26T14:32:06+02:00") == date(2022, 1, 26)
     assert parse_published("next week") is None
+
+
+def test_text_from_a_page_prints_no_terminal_sequences() -> None:
+    from archive.printable import printable
+
+    hostile = "Title\x1b[2J\x1b]0;owned\x07\u202egnp.exe\x00 end"
+    for style in ("apa", "mla", "chicago", "bibtex", "robust-link"):
+        text = cite(title=hostile, authors=(hostile,), site=hostile).render(style)
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]", text), style
+        assert "owned" not in text and "[2J" not in text, style
+    assert printable("a\x1b[31mb\x1b[0m\tc\nd", newlines=False) == "ab\tc d"

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from archive.index import Capture, CaptureNotFound
+from archive.printable import printable
 from archive.reader import RecordNotFound, read_record
 from archive.resources import screenshot_uri
 from archive.timeutil import InvalidDatetime, iso_seconds, parse_datetime, parse_stored
@@ -139,7 +140,8 @@ def history(ctx: Context, url: str, as_json: bool) -> None:
         click.echo(f"{iso_seconds(c.moment)}  {c.status}  {kind:24} {human_bytes(c.size):>9}  "
                    f"{c.digest[:19]}…  warcs/{c.warc}@{c.offset}")
     for f in failures:
-        click.echo(f"{f['timestamp'][:19]}Z  failed: {f['error']}: {f['message']}")
+        click.echo(printable(f"{f['timestamp'][:19]}Z  failed: {f['error']}: {f['message']}",
+                             newlines=False))
 
 
 @click.command()
