@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from archive.printable import printable
 from archive.timeutil import iso_seconds, parse_stored
 from archive.urls import InvalidURL, validate_url
 from crawler.app.store import Source, SourceNotFound, Store
@@ -189,7 +190,8 @@ def sources(ctx: Context, as_json: bool) -> None:
         when = f"cron {s['cron']!r}" if s["cron"] else f"every {s['every']}"
         state = ""
         if s["failing_since"]:
-            state = f", failing since {s['failing_since']} ({s['last_failure']})"
+            state = f", failing since {s['failing_since']} " \
+                f"({printable(s['last_failure'], newlines=False)})"
         elif s["last_capture"] is None:
             state = ", never captured"
         click.echo(f"{s['url']}  name={s['name']} depth={s['depth']}{robots} {when}, "
