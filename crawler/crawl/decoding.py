@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
@@ -13,32 +15,41 @@ from archive.payload import (
     DEFAULT_DECODE_CAP,
     DecodeCapExceeded,
     PayloadDecodeError,
-    content_codings,
+    decode_payload,
     iter_decoded,
 )
 from spiders.failures import DecodeCapReached
 
-# zlib's deflate cannot expand data more than about 1032 times: a single gzip or deflate
-# body this many times smaller than the cap cannot reach it.
-_DEFLATE_RATIO = 1100
-_DEFLATE = ("gzip", "x-gzip", "deflate")
+# Decoded bytes held while a body's size is not yet known: past this, the rest is only
+# counted, and a body that then fits the cap is decoded again (a page this large is rare;
+# a bomb is not, and must not cost the cap in memory).
+HELD = 16 << 20
 
 
-def decodes_past(body: bytes, codings: list[str], cap: int) -> bool:
-    """Whether ``body`` decodes to more than ``cap`` bytes, found in 64 KB pieces that are
-    let go at once. Scrapy's own decoder, which holds all it has decoded, then runs only
-    on bodies that fit: a bomb costs the crawl a pass of CPU, never the cap in memory."""
-    if not codings or (len(codings) == 1 and codings[0] in _DEFLATE
-                       and len(body) * _DEFLATE_RATIO <= cap):
-        return False
+class _Undecodable(ValueError):
+    """Not decodable by archive.payload's decoders: Scrapy's own decide."""
+
+
+def decode_capped(body: bytes, codings: list[str], cap: int) -> bytes:
+    """``body`` with its content codings (in the order applied) undone, at most ``cap``
+    bytes of it. Raises _DecompressionMaxSizeExceeded past the cap, _Undecodable when the
+    archive's decoders cannot read it."""
+    pieces: list[bytes] = []
+    size, limit = 0, cap or sys.maxsize  # 0: no cap
     try:
-        for _piece in iter_decoded((body,), codings, cap):
-            pass
-    except DecodeCapExceeded:
-        return True
-    except PayloadDecodeError:  # undecodable: Scrapy's decoder decides, as before
-        return False
-    return False
+        for piece in iter_decoded((body,), codings, limit):
+            size += len(piece)
+            if size <= HELD:
+                pieces.append(piece)
+            elif pieces:
+                pieces.clear()
+        if size <= HELD:
+            return b"".join(pieces)
+        return decode_payload(body, codings, limit)
+    except DecodeCapExceeded as exc:
+        raise _DecompressionMaxSizeExceeded(size, cap) from exc
+    except PayloadDecodeError as exc:
+        raise _Undecodable(str(exc)) from exc
 
 
 class CappedDecompression(HttpCompressionMiddleware):
@@ -49,6 +60,8 @@ class CappedDecompression(HttpCompressionMiddleware):
     ARCHIVE_MAX_PAYLOAD (cut and marked past it). The archiver has written the response
     before this runs; here a body that decodes past the cap (or is larger than the cap
     as sent) is only kept from the spider, which records it as a ``decode-cap`` failure.
+    Scrapy's decoders hold everything they decode until the cap; the archive's streaming
+    ones decode here (Scrapy's still read what they cannot, zstd or a damaged body).
     """
 
     def __init__(self, *, crawler: Crawler) -> None:
@@ -56,23 +69,26 @@ class CappedDecompression(HttpCompressionMiddleware):
         self._max_size = crawler.settings.getint("CRAWL_DECODE_CAP", DEFAULT_DECODE_CAP)
         self._warn_size = 0
 
+    def _handle_encoding(self, body: bytes, content_encoding: list[bytes],
+                         max_size: int) -> tuple[bytes, list[bytes]]:
+        to_decode, to_keep = self._split_encodings(content_encoding)
+        # Scrapy lists them last applied first.
+        applied = [c.decode("latin-1") for c in reversed(to_decode)]
+        try:
+            return decode_capped(body, applied, max_size), to_keep
+        except _Undecodable:
+            return super()._handle_encoding(body, content_encoding, max_size)
+
     def process_response(self, request: Request,  # type: ignore[override]
                          response: Response) -> Request | Response:
         cap = self._max_size
         if cap and len(response.body) > cap:
             raise DecodeCapReached(f"the body ({len(response.body)} B) is larger than "
                                    f"CRAWL_DECODE_CAP ({cap} B): archived, not read")
-        codings = content_codings(v.decode("latin-1") for v in
-                                  response.headers.getlist(b"Content-Encoding"))
-        if request.method != "HEAD" and decodes_past(response.body, codings, cap):
-            raise DecodeCapReached(
-                f"the body ({len(response.body)} B as sent) decodes to more than "
-                f"CRAWL_DECODE_CAP ({cap} B): archived, not read")
         try:
             return super().process_response(request, response)
         except IgnoreRequest as exc:
-            cause = exc.__cause__
-            if isinstance(cause, _DecompressionMaxSizeExceeded):
+            if isinstance(exc.__cause__, _DecompressionMaxSizeExceeded):
                 raise DecodeCapReached(
                     f"the body ({len(response.body)} B as sent) decodes to more than "
                     f"CRAWL_DECODE_CAP ({cap} B): archived, not read") from exc
