@@ -425,8 +425,8 @@ def _headline(root: etree._Element, container: etree._Element | None, hint: str,
         matched = len(words & wanted)
         h1 = heading.tag == "h1"
         # An <h2> or <h3> must show most of the title; an <h1>, the page's own heading,
-        # half of it (and keeps doing so once one of its words is edited).
-        least = max(1, len(words) - 1) if h1 else len(words)
+        # half of it; either keeps doing so once one of its words is edited.
+        least = max(1 if h1 else 2, len(words) - 1)
         shows = bool(words) and matched >= min(HEADLINE_WORDS, least) and \
             matched / len(words) >= (HEADLINE_SHARE if h1 else OTHER_HEADLINE_SHARE)
         # An <h1> that shows the page's title is its headline wherever the template put
