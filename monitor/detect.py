@@ -230,7 +230,9 @@ class Monitor:
                                           before=before))
             state.state = State.REMOVED
         elif finding.verdict is Verdict.MOVED:
-            if (state.state, state.target) != (State.MOVED, finding.new_url):
+            # A first capture raises nothing: there was no page yet to have moved.
+            if (state.state, state.target) != (State.MOVED, finding.new_url) and \
+                    before is not None:
                 events.append(self._event(Kind.MOVED, item, f"Moved to {finding.new_url}",
                                           crawl_id, state, {"new_url": finding.new_url},
                                           before=before))
