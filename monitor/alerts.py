@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from archive.schema import Table, ensure
+from archive.schema import ensure
 from archive.timeutil import parse_stored, utcnow, warc_date
 from monitor import schema
 from monitor.alert_message import Message, compose
@@ -74,14 +74,10 @@ CLAIM_LEASE = timedelta(minutes=10)
 INTERRUPTED = "interrupted: the process sending it stopped before the channel answered"
 
 
-# Deliveries name their claimant (host:pid), so a claim whose process died is retried.
-DELIVERIES = Table(schema.DELIVERIES.name, {**schema.DELIVERIES.columns, "claimed_by": str},
-                   pk=schema.DELIVERIES.pk)
-
-
 def create_schema(db: Database) -> None:
-    """The ``deliveries`` and ``channels`` tables, with the claimant column; idempotent."""
-    ensure(db, DELIVERIES)
+    """The ``deliveries`` and ``channels`` tables; idempotent (for a database that was not
+    opened through a home's migration)."""
+    ensure(db, schema.DELIVERIES)
     ensure(db, schema.CHANNELS)
 
 

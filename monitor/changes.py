@@ -9,7 +9,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from archive.urls import normalize_url
-from monitor.events import KINDS, Event, EventLog, _from_row
+from monitor.events import KINDS, Event, EventLog
 
 
 class UnknownFilter(ValueError):
@@ -57,9 +57,7 @@ def select_events(db: Database, wanted: ChangeFilter, *, newest_first: bool = Fa
 
 
 def event_by_id(db: Database, event_id: int) -> Event | None:
-    # EventLog has no lookup by id yet; its own row reader keeps the two in step.
-    row = next(db.query("SELECT * FROM events WHERE id = ?", [event_id]), None)
-    return _from_row(row) if row is not None else None
+    return EventLog(db).get(event_id)
 
 
 def changes_json(db: Database, wanted: ChangeFilter) -> list[dict[str, Any]]:

@@ -83,6 +83,10 @@ class EventLog:
         event.id = int(table.last_pk) if table.last_pk is not None else None
         return event
 
+    def get(self, event_id: int) -> Event | None:
+        row = next(self.db.query("SELECT * FROM events WHERE id = ?", [event_id]), None)
+        return _from_row(row) if row is not None else None
+
     def query(self, *, since: datetime | None = None, kind: str | None = None,
               url: str | None = None, crawl_id: int | None = None,
               limit: int | None = None, newest_first: bool = False) -> list[Event]:

@@ -34,7 +34,9 @@ PAGE_STATE = Table(
 DELIVERIES = Table(
     "deliveries",
     {"event_id": int, "channel": str, "claimed_at": str, "delivered_at": str,
-     "attempts": int, "error": str},
+     "attempts": int, "error": str,
+     # The claimant (host:pid), so a claim whose process died is retried.
+     "claimed_by": str},
     pk=("event_id", "channel"),
 )
 

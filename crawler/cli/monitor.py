@@ -18,9 +18,10 @@ from crawler.cli.context import (
     option_datetime,
     pass_context,
 )
+from monitor.changes import ChangeFilter, UnknownFilter, select_events
 from monitor.compare import diff_tokens
 from monitor.detect import Monitor, source_options
-from monitor.events import KINDS, EventLog
+from monitor.events import KINDS
 from monitor.extract import Extract, ExtractOptions
 
 
@@ -28,15 +29,21 @@ from monitor.extract import Extract, ExtractOptions
 @click.option("--since", metavar="DATETIME", help="Only events detected since DATETIME.")
 @click.option("--kind", type=click.Choice(KINDS), help="Only events of this kind.")
 @click.option("--url", help="Only events about URL (the page, or the cited link).")
+@click.option("--source", metavar="URL_OR_NAME", help="Only events of this source.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_context
 def changes(ctx: Context, since: str | None, kind: str | None, url: str | None,
-            as_json: bool) -> None:
+            source: str | None, as_json: bool) -> None:
     """Events the monitor raised: edits, removals, moves, dead links, outages."""
-    moment = option_datetime(since, "--since")
+    wanted = ChangeFilter(since=option_datetime(since, "--since"), kind=kind, url=url,
+                          source=source)
     store = ctx.store()
-    events = EventLog(store.db).query(since=moment, kind=kind, url=url)
-    store.close()
+    try:
+        events = select_events(store.db, wanted)
+    except UnknownFilter as exc:
+        fail(str(exc))
+    finally:
+        store.close()
     if as_json:
         emit_json([e.public() for e in events])
         return
