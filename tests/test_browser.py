@@ -20,9 +20,9 @@ import pytest
 from recaptured import CHROMIUM, CHROMIUM_ARGS, needs_chromium, needs_pywb, start_serve
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.resources import screenshot_uri
+from archive.resources import dom_uri, screenshot_uri
 from conftest import FAST, LOOPBACK_SITES, Vigil
-from crawler.demo.replica import png
+from crawler.demo.replica import LIVE_API, LIVE_PATH, LIVE_STORY, png
 from crawler.demo.siteserver import Resource, SiteServer
 from spiders.rendering import BrowserMode, client_rendered, wants_rendering
 
@@ -245,9 +245,9 @@ def test_the_rendered_article_replays_in_chromium_with_the_site_gone(
                 page = browser.new_page()
                 page.goto(f"http://127.0.0.1:{port}/timegate/{rendered.url}",
                           wait_until="networkidle")
-                frame = next(f for f in page.frames if f != page.main_frame)
-                frame.wait_for_selector("article h1", timeout=20_000)
-                text = frame.evaluate("() => document.body.innerText")
+                replayed = page.frame_locator("iframe").first
+                replayed.locator("article h1").wait_for(timeout=30_000)
+                text = replayed.locator("body").inner_text()
             finally:
                 browser.close()
     finally:
@@ -365,3 +365,24 @@ def test_the_browser_dies_with_a_crawl_killed_with_sigkill(tmp_path: Path, kill:
         finally:
             if crawl.poll() is None:
                 crawl.kill()
+
+
+def test_the_demos_live_article_is_rendered_with_its_story_and_screenshot(
+        news: SiteServer, tmp_path: Path) -> None:
+    vigil = Vigil(tmp_path / "home")
+    url = news.url(LIVE_PATH)
+    vigil.run("add", url, "--depth", "0")
+    summary = vigil.crawl()
+    assert summary["status"] == "finished"
+    assert news.url(LIVE_API) in [target for kind, target, *_r in _records(vigil)
+                                  if kind == "response"]
+    dom = next(body for kind, target, _w, _h, body in _records(vigil)
+               if kind == "resource" and target == dom_uri(url))
+    assert LIVE_STORY["headline"].encode() in dom and b"Sandbag lines" in dom
+    out = tmp_path / "live.png"
+    vigil.run("get", url, "--screenshot", "-o", str(out))
+    assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def _records(vigil: Vigil) -> list[Any]:
+    return Rendered(vigil, Site({}), "", {}, {}).records()

@@ -8,6 +8,7 @@ blocks, a "Most Read" sidebar, a deep menu and a footer); all text is invented.
 
 from __future__ import annotations
 
+import json
 import random
 import struct
 import zlib
@@ -53,6 +54,10 @@ FURNITURE = ["/", "/news/", "/tag/flooding/", "/author/mara-osei/", "/category/i
 REQUISITES = ["/static/css/site.css", "/static/js/site.js", "/static/img/levee-800.png",
               "/static/img/levee-1600.png", "/static/img/pattern.png",
               "/static/fonts/herald-serif.woff2", "/favicon.ico"]
+# A script-rendered article (an empty app root filled from a JSON API, a lazy image), linked
+# from no other page: a source of its own, captured through the browser.
+LIVE_PATH = "/live/levee-repairs/"
+LIVE_API = "/api/live/levee-repairs.json"
 OUTSIDE_REPORT = "/reports/levee-inspection-2025.html"
 OUTSIDE_PDF = "/documents/inspection-summary.pdf"
 
@@ -200,7 +205,52 @@ def news_site(outside: str) -> dict[str, Route]:
             routes[path] = Resource(partial(_article_page, path, title), gzip=True)
     for path in [*FURNITURE, *MOST_READ, "/tag/lower-district/"]:
         routes.setdefault(path, Resource(partial(_listing_page, path), gzip=True))
+    routes.update(live_routes())
     return routes
+
+
+_LIVE_SHELL = b"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>The Riverside Herald</title><link rel="stylesheet" href="/static/css/site.css"></head>
+<body><div id="app"></div>
+<noscript>Please enable JavaScript to follow this live report.</noscript>
+<script src="/static/js/live.js"></script></body></html>"""
+_LIVE_JS = b"""fetch('/api/live/levee-repairs.json').then(r => r.json()).then(story => {
+  const app = document.getElementById('app');
+  app.innerHTML = '<main><article class="post"><h1></h1><p class="byline"></p>' +
+    '<div class="entry-content"></div><figure style="margin-top:1400px">' +
+    '<img loading="lazy" src="/static/img/levee-800.png" width="400" height="200" ' +
+    'alt="The east levee"><figcaption>The east levee, March 2026.</figcaption></figure>' +
+    '</article></main>';
+  app.querySelector('h1').textContent = story.headline;
+  app.querySelector('.byline').textContent = 'by ' + story.byline;
+  for (const text of story.updates) {
+    const p = document.createElement('p');
+    p.textContent = text;
+    app.querySelector('.entry-content').appendChild(p);
+  }
+  document.title = story.headline + ' | The Riverside Herald';
+});
+"""
+LIVE_STORY = {
+    "headline": "Live: levee repairs, day by day",
+    "byline": "Mara Osei",
+    "updates": [
+        "Crews began reinforcing the east levee at dawn, the river authority said.",
+        "Sandbag lines now run the length of Mill Road; residents are asked to stay clear.",
+        "The authority expects the first section to be finished by Friday.",
+    ],
+}
+
+
+def live_routes() -> dict[str, Route]:
+    """The script-rendered article: its shell, its script and its JSON API (all gzipped)."""
+    return {
+        LIVE_PATH: Resource(_LIVE_SHELL, gzip=True),
+        "/static/js/live.js": Resource(_LIVE_JS, content_type="application/javascript",
+                                       gzip=True),
+        LIVE_API: Resource(lambda: json.dumps(LIVE_STORY).encode(),
+                           content_type="application/json", gzip=True),
+    }
 
 
 def _article_page(path: str, title: str) -> bytes:
