@@ -68,8 +68,9 @@ _SCRIPT = re.compile(rb"<script\b[^>]*>(.*?)</script>", re.I | re.S)
 _EXTERNAL_SCRIPT = re.compile(rb"<script\b[^>]*\bsrc\s*=", re.I)
 _BODY = re.compile(rb"<body\b[^>]*>(.*)", re.I | re.S)
 _TAG = re.compile(rb"<[^>]*>")
-_DROPPED = re.compile(rb"<(script|style|noscript|template|svg)\b.*?</\1>", re.I | re.S)
-_SPACE = re.compile(rb"\s+")
+# A block whose text no reader sees (skipped), or a run of text between tags.
+_TEXT_RUN = re.compile(rb"<(script|style|noscript|template|svg)\b.*?</\1\s*>|>([^<]+)",
+                       re.I | re.S)
 
 # Little text against much script: under this many characters of visible body text...
 THIN_TEXT = 400
@@ -78,11 +79,18 @@ HEAVY_SCRIPT = 20_000
 MANY_SCRIPTS = 3
 
 
-def visible_text_length(html: bytes) -> int:
-    """Characters of text in the body outside scripts, styles and templates (rough)."""
+def visible_text_length(html: bytes, enough: int = 0) -> int:
+    """Characters of text in the body outside scripts, styles and templates, spaces not
+    counted (rough); counting stops once past ``enough``, if given."""
     body = _BODY.search(html)
-    text = _DROPPED.sub(b" ", body.group(1) if body else html)
-    return len(_SPACE.sub(b" ", _TAG.sub(b" ", text)).strip())
+    count = 0
+    for match in _TEXT_RUN.finditer(body.group(1) if body else html):
+        run = match.group(2)
+        if run:
+            count += sum(len(word) for word in run.split())
+            if enough and count > enough:
+                break
+    return count
 
 
 def client_rendered(html: bytes) -> str | None:
@@ -92,13 +100,16 @@ def client_rendered(html: bytes) -> str | None:
     for notice in _NOSCRIPT.finditer(html):
         if _ENABLE_JS.search(_TAG.sub(b" ", notice.group(1))):
             return "a <noscript> notice asks for JavaScript"
-    text = visible_text_length(html)
+    # The scripts first: counting the text costs ten times more, and most pages with
+    # little script are plain.
+    inline = sum(len(m.group(1)) for m in _SCRIPT.finditer(html))
+    external = len(_EXTERNAL_SCRIPT.findall(html))
+    if inline < HEAVY_SCRIPT and external < MANY_SCRIPTS:
+        return None
+    text = visible_text_length(html, enough=THIN_TEXT)
     if text < THIN_TEXT:
-        inline = sum(len(m.group(1)) for m in _SCRIPT.finditer(html))
-        external = len(_EXTERNAL_SCRIPT.findall(html))
-        if inline >= HEAVY_SCRIPT or external >= MANY_SCRIPTS:
-            return f"{text} characters of text against {inline} bytes of inline script " \
-                   f"and {external} scripts"
+        return f"{text} characters of text against {inline} bytes of inline script " \
+               f"and {external} scripts"
     return None
 
 
