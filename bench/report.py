@@ -138,6 +138,10 @@ def write_report(result: dict[str, Any], path: Path) -> None:
     ]
     if "many_sources" in f:
         rows += _many_sources_rows(f["many_sources"])
+    if "rendered_pages" in f:
+        from bench.rendered import rows as rendered_rows
+
+        rows += rendered_rows(f["rendered_pages"])
     v = result["versions"]
     lines = [
         "# Benchmarks", "",

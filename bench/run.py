@@ -37,6 +37,7 @@ PAGES = int(os.environ.get("BENCH_PAGES", "2000"))
 LARGE = int(os.environ.get("BENCH_LARGE_PAGES", "20000"))  # 0 skips the RSS growth figure
 MANY = os.environ.get("BENCH_MANY_SOURCES", "1") != "0"  # 0 skips bench/many_sources.py
 REAL_PAGES = os.environ.get("BENCH_REAL_PAGES", "1") != "0"  # 0 skips bench/realpages.py
+RENDERED = os.environ.get("BENCH_RENDERED", "1") != "0"  # 0 skips bench/rendered.py
 # Where the baseline runs. Outside the project it is a stock Scrapy spider (the bar). Inside
 # it, scrapy.cfg gives it vigil's Scrapy settings (its download handler, which spares
 # gzipped pages Scrapy's charset sniffing, CONCURRENT_ITEMS=1, …; the archiver and the
@@ -372,6 +373,11 @@ def main() -> None:
 
         print("real pages …", file=sys.stderr)
         figures["real_pages"] = realpages.figures()
+    if RENDERED and Path("/usr/bin/chromium").exists():
+        from bench import rendered
+
+        print("rendered pages …", file=sys.stderr)
+        figures["rendered_pages"] = rendered.figures()
     result = {"when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "pages": PAGES,
               "runs": RUNS, "versions": versions(), "figures": figures,
               "command": "make bench"}
