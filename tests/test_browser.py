@@ -212,6 +212,25 @@ def test_vigil_get_screenshot_writes_the_pages_png(rendered: Rendered, tmp_path:
     assert missing.returncode != 0, "auto rendered the plain article"
 
 
+def test_the_screenshot_is_verified_with_the_home_and_exported_in_the_signed_wacz(
+        rendered: Rendered, tmp_path: Path) -> None:
+    import zipfile
+
+    rendered.vigil.run("verify")
+    package = tmp_path / "rendered.wacz"
+    rendered.vigil.run("export", "--wacz", str(package), "--source", rendered.url)
+    rendered.vigil.run("verify", "--wacz", str(package))
+    with zipfile.ZipFile(package) as wacz:
+        warcs = [n for n in wacz.namelist() if n.endswith(".warc.gz")]
+        targets = []
+        for name in warcs:
+            with wacz.open(name) as handle:
+                targets += [(r.rec_type, r.rec_headers.get_header("WARC-Target-URI"))
+                            for r in ArchiveIterator(handle)]
+    assert ("resource", screenshot_uri(rendered.url)) in targets
+    assert ("resource", dom_uri(rendered.url)) in targets
+
+
 def test_the_plain_article_is_fetched_plainly_under_auto(rendered: Rendered) -> None:
     plain = rendered.url.replace("/app/", "/plain/")
     assert [p for p, _h in rendered.site.headers].count("/plain/") == 2  # followed, each crawl
