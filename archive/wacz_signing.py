@@ -37,6 +37,7 @@ SIGNED_FIELDS = ("hash", "signature", "publicKey", "created", "software", "versi
 ED25519_FIELD = "ed25519Signature"
 TIMESTAMP_FIELD = "timestampToken"
 LOGS = "logs/"
+HOME_MANIFEST = LOGS + "home-"  # the archive's own signed manifest, as it was at export
 _CHUNK = 1 << 20
 
 

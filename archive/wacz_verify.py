@@ -20,13 +20,20 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from archive.signing import BINDING, fingerprint, trust_problem, verify_raw_p1363
-from archive.timestamping import TimestampError, token_time, verify_timestamp
+from archive.signing import (
+    BINDING,
+    SIGNATURE_SUFFIX,
+    fingerprint,
+    trust_problem,
+    verify_raw_p1363,
+)
+from archive.timestamping import TOKEN_SUFFIX, TimestampError, token_time, verify_timestamp
 from archive.verify import check_records
 from archive.wacz_signing import (
     DATAPACKAGE,
     DIGEST_FILE,
     ED25519_FIELD,
+    HOME_MANIFEST,
     LOGS,
     SIGNED_FIELDS,
     TIMESTAMP_FIELD,
@@ -46,6 +53,8 @@ class PackageReport:
     timestamp_checked: bool = False  # against the TSA certificate the recipient gave
     files: int = 0
     warcs_checked: int = 0
+    # What a TSA attests for the archive's own manifest of the source WARC files, by name.
+    source_timestamps: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -102,6 +111,7 @@ def _check(package: zipfile.ZipFile, report: PackageReport, trust: str | None,
             report.problems.append(f"{DIGEST_FILE}: {why}")
     if TIMESTAMP_FIELD in digest:
         _check_timestamp(digest[TIMESTAMP_FIELD], data, roots, report)
+    _check_home_manifests(package, ed25519, roots, report)
     _check_records(package, manifest, report)
 
 
@@ -193,6 +203,27 @@ def _check_timestamp(encoded: Any, data: bytes, roots: list[x509.Certificate],
             report.timestamp = token_time(token)
     except (TimestampError, ValueError) as exc:
         report.problems.append(f"{where}: {exc}")
+
+
+def _check_home_manifests(package: zipfile.ZipFile, ed25519: Ed25519PublicKey | None,
+                          roots: list[x509.Certificate], report: PackageReport) -> None:
+    """The archive's manifest carried under logs/: its Ed25519 signature and, if it has
+    one, its timestamp token (listed files are already covered by datapackage.json)."""
+    names = set(package.namelist())
+    for name in sorted(n for n in names if n.startswith(HOME_MANIFEST) and n.endswith(".json")):
+        body = package.read(name)
+        if ed25519 is not None and name + SIGNATURE_SUFFIX in names:
+            try:
+                ed25519.verify(base64.b64decode(package.read(name + SIGNATURE_SUFFIX)), body)
+            except (InvalidSignature, ValueError):
+                report.problems.append(f"{name}: its signature does not match")
+        if name + TOKEN_SUFFIX in names:
+            token = package.read(name + TOKEN_SUFFIX)
+            try:
+                report.source_timestamps[name] = verify_timestamp(token, body, roots) \
+                    if roots else token_time(token)
+            except TimestampError as exc:
+                report.problems.append(f"{name}{TOKEN_SUFFIX}: {exc}")
 
 
 def _check_records(package: zipfile.ZipFile, manifest: dict[str, Any],

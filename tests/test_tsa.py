@@ -96,6 +96,8 @@ def test_the_package_carries_a_token_the_recipient_checks_with_the_tsa_certifica
                                str(stamped.tsa.certificate), "--json", home=False)
     report = json.loads(result.stdout)
     assert report["ok"] and report["timestamp_checked"], report
+    [(name, at)] = report["source_timestamps"].items()  # the archive's own manifest's
+    assert name.startswith("logs/home-manifest-") and at <= report["timestamp"]
     assert report["timestamp"] >= stamped.before.isoformat().replace("+00:00", "Z")
     unchecked = stamped.vigil.run("verify", "--wacz", str(package), home=False)
     assert "(not checked: pass --tsa-cert)" in unchecked.stderr.decode()

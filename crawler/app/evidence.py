@@ -46,7 +46,7 @@ from archive.timestamping import (
 )
 from archive.timeutil import iso_seconds, parse_stored, utcnow
 from archive.verify import verify_archive
-from archive.wacz_signing import Extra, Metadata, finish_package
+from archive.wacz_signing import HOME_MANIFEST, LOGS, Extra, Metadata, finish_package
 from archive.wacz_verify import PackageReport, verify_package
 from crawler import __version__
 from crawler.app.home import Home
@@ -206,7 +206,8 @@ def _extras(home: Home, folder: Path, warc: Path, selection: Selection,
         for suffix in ("", SIGNATURE_SUFFIX, TOKEN_SUFFIX):
             path = latest.with_name(latest.name + suffix)
             if path.exists():
-                extras.append(Extra("home-" + path.name, path.read_bytes()))
+                extras.append(Extra(HOME_MANIFEST.removeprefix(LOGS) + path.name,
+                                    path.read_bytes()))
     return extras
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -110,19 +111,22 @@ def _verify_package(package: Path, trust: str | None, tsa_cert: Path | None,
         report = verify_wacz(package, trust, tsa_cert)
     except TimestampError as exc:
         fail(str(exc))
-    when = report.timestamp.isoformat().replace("+00:00", "Z") if report.timestamp else None
+    when = _iso(report.timestamp) if report.timestamp else None
+    sources = {name: _iso(at) for name, at in report.source_timestamps.items()}
     if as_json:
         emit_json({"ok": report.ok, "fingerprint": report.fingerprint,
                    "trusted": bool(trust), "created": report.created, "timestamp": when,
                    "timestamp_checked": report.timestamp_checked, "files": report.files,
-                   "problems": report.problems})
+                   "source_timestamps": sources, "problems": report.problems})
     else:
         for problem in report.problems:
             click.echo(problem)
+        unchecked = "" if report.timestamp_checked else " (not checked: pass --tsa-cert)"
         if when:
-            click.echo(f"timestamped {when} by the TSA" + (
-                "" if report.timestamp_checked else " (not checked: pass --tsa-cert)"),
-                err=True)
+            click.echo(f"timestamped {when} by the TSA{unchecked}", err=True)
+        for name, at in sources.items():
+            click.echo(f"{name}: the archive's manifest, timestamped {at} by the TSA"
+                       f"{unchecked}", err=True)
         pinned = "" if trust else " (not pinned: pass --trust)"
         click.echo(f"{package.name}: {report.files} files, signed by "
                    f"{report.fingerprint or 'no key'}{pinned}: "
@@ -130,6 +134,10 @@ def _verify_package(package: Path, trust: str | None, tsa_cert: Path | None,
                       else "all good"), err=True)
     if report.problems:
         sys.exit(1)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 @click.command()
