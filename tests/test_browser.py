@@ -283,19 +283,24 @@ setInterval(() => fetch('/tick?' + Date.now()), 150);
 document.getElementById('app').innerHTML = '<h1>Ticking</h1>';</script></body></html>"""
 POPUP = b"""<html><body><div id="app"></div>
 <script>window.open('/plain/', '_blank');</script></body></html>"""
+GREEDY = b"""<html><body><div id="app"></div><script>
+const kept = [];
+setInterval(() => { for (let i = 0; i < 200000; i++) kept.push({i, s: 'x' + i}); }, 5);
+</script></body></html>"""
 
 
-def test_a_page_that_hangs_or_opens_a_popup_fails_and_one_that_never_settles_is_taken(
+def test_a_page_that_hangs_crashes_or_opens_a_popup_fails_one_that_never_settles_is_taken(
         tmp_path: Path) -> None:
     vigil = Vigil(tmp_path / "home")
     routes = {"/hang/": Resource(HANG), "/busy/": Resource(BUSY), "/popup/": Resource(POPUP),
               "/tick": Resource(b"{}", content_type="application/json"),
-              "/plain/": Resource(PLAIN)}
+              "/plain/": Resource(PLAIN), "/greedy/": Resource(GREEDY)}
     with SiteServer(routes, host="127.0.0.8") as server:
-        vigil.run("add", *(server.url(p) for p in ("/hang/", "/busy/", "/popup/")),
+        vigil.run("add", *(server.url(p) for p in ("/hang/", "/busy/", "/popup/", "/greedy/")),
                   "--depth", "0")
         started = time.monotonic()
-        summary = vigil.crawl("-s", "BROWSER_PAGE_SECONDS=6", "-s", "BROWSER_SETTLE_SECONDS=1")
+        summary = vigil.crawl("-s", "BROWSER_PAGE_SECONDS=6", "-s", "BROWSER_SETTLE_SECONDS=1",
+                              "-s", "BROWSER_MAX_MEMORY_MB=32")
         took = time.monotonic() - started
     assert summary["status"] == "finished"
     assert took < 40, f"the crawl took {took:.0f} s"
@@ -303,6 +308,7 @@ def test_a_page_that_hangs_or_opens_a_popup_fails_and_one_that_never_settles_is_
     assert failures[f"urn:render:{server.url('/hang/')}"]["message"].startswith("timeout")
     assert failures[f"urn:render:{server.url('/popup/')}"]["message"].startswith("popup")
     assert f"urn:render:{server.url('/busy/')}" not in failures
+    assert failures[f"urn:render:{server.url('/greedy/')}"]["message"].startswith("crashed")
     out = vigil.home / "busy.png"
     vigil.run("get", server.url("/busy/"), "--screenshot", "-o", str(out))
     assert out.read_bytes().startswith(b"\x89PNG")
