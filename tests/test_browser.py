@@ -411,3 +411,47 @@ def test_the_demos_live_article_is_rendered_with_its_story_and_screenshot(
 
 def _records(vigil: Vigil) -> list[Any]:
     return Rendered(vigil, Site({}), "", {}, {}).records()
+
+
+def _policy_page(other: str) -> bytes:
+    return (b"""<html><body><div id="app"></div><script>
+Promise.allSettled([fetch('/private/secret.json'), fetch('""" + other.encode() +
+            b"""/other.json', {mode: 'no-cors'}), fetch('/moved.json').then(r => r.json())])
+  .then(([secret, elsewhere, moved]) => {
+    document.getElementById('app').innerHTML = '<h1>' +
+      (moved.status === 'fulfilled' ? moved.value.text : 'not followed') + '</h1>';
+  });
+</script></body></html>""")
+
+
+def test_robots_the_destination_policy_and_redirects_hold_for_the_browsers_requests(
+        tmp_path: Path) -> None:
+    vigil = Vigil(tmp_path / "home")
+    with SiteServer({"/other.json": Resource(b"{}", content_type="application/json")},
+                    host="127.0.0.10") as other:
+        routes = {
+            "/robots.txt": Resource(b"User-agent: *\nDisallow: /private/\n",
+                                    content_type="text/plain"),
+            "/policy/": Resource(_policy_page(other.base)),
+            "/private/secret.json": Resource(b"{}", content_type="application/json"),
+            "/moved.json": Resource(b"", status=301, headers=[("Location", "/final.json")]),
+            "/final.json": Resource(b'{"text": "Followed to the end"}',
+                                    content_type="application/json"),
+        }
+        with SiteServer(routes, host="127.0.0.8") as server:
+            vigil.run("add", server.url("/policy/"), "--depth", "0")
+            # No CRAWL_ALLOW_NETWORKS: the source's own host and port, and public addresses.
+            vigil.json("crawl", *FAST)
+            served = list(server.requests)
+        assert other.requests == [], "the browser reached a destination the crawl refuses"
+    assert "/private/secret.json" not in served
+    failures = {f["url"]: f["error"] for f in _failures(vigil)}
+    assert failures[server.url("/private/secret.json")] == "RobotsTxtDisallowed"
+    assert failures[f"{other.base}/other.json"] == "destination-refused"
+    records = [(kind, target, http.get_statuscode() if http else None)
+               for kind, target, _w, http, _b in _records(vigil) if kind == "response"]
+    assert ("response", server.url("/moved.json"), "301") in records
+    assert ("response", server.url("/final.json"), "200") in records
+    dom = next(body for kind, target, _w, _h, body in _records(vigil)
+               if kind == "resource" and target == dom_uri(server.url("/policy/")))
+    assert b"Followed to the end" in dom

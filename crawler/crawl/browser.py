@@ -263,9 +263,13 @@ class Browser:
             del sent["referer"]  # as the crawl's own requests: no Referer to other sites
         inherited = (keys.SOURCE, keys.SITES, "dont_obey_robotstxt")
         meta: dict[str, Any] = {key: page.meta[key] for key in inherited if key in page.meta}
+        # A navigation's redirect goes back to the browser, which follows it (a request
+        # of its own); Chromium does not follow one fulfilled to a script's fetch or an
+        # image, so Scrapy follows those, each hop archived, and the browser gets the end.
         meta.update({keys.FOUND_BY: FoundBy.REQUISITE, keys.REFERRER: page.url,
-                     RENDERING: page.url, "dont_redirect": True, "handle_httpstatus_all": True,
-                     "dont_retry": True})
+                     RENDERING: page.url, "dont_retry": True,
+                     "dont_redirect": browser_request.is_navigation_request(),
+                     "handle_httpstatus_all": browser_request.is_navigation_request()})
         request = Request(url, method=browser_request.method, headers=sent,
                           body=browser_request.post_data_buffer or b"", meta=meta,
                           dont_filter=True, priority=100)
