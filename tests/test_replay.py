@@ -308,6 +308,10 @@ def test_the_replay_origin_answers_mementos_only_never_pywbs_cdx_api(
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_to_serve_stops_its_replay_child_too(archive: Archive,
                                                       stop: signal.Signals) -> None:
+    config = archive.vigil.home / "vigil.toml"
+    if "[serve]" not in config.read_text():
+        with open(config, "a", encoding="utf-8") as handle:
+            handle.write('\n[serve]\nallowed_hosts = ["desk.example.org"]\n')
     server, port = start_serve(archive.vigil, "--allow-host", "archive.example")
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
     assert children, "serve started no replay child"
@@ -315,6 +319,11 @@ def test_a_signal_to_serve_stops_its_replay_child_too(archive: Archive,
     urllib.request.urlopen(replay, timeout=5).close()
     allowed = archive.get("/", {"Host": "archive.example"}, base=f"http://127.0.0.1:{port}")
     assert allowed.status == 200  # --allow-host adds a name
+    configured = archive.get("/", {"Host": "desk.example.org:8080"},
+                             base=f"http://127.0.0.1:{port}")
+    assert configured.status == 200  # and so does [serve] allowed_hosts
+    assert archive.get("/", {"Host": "example.org"}, base=f"http://127.0.0.1:{port}"
+                       ).status == 400
     os.kill(server.pid, stop)
     assert server.wait(timeout=30) != -signal.SIGKILL
     for pid in children:
