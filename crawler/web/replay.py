@@ -1,8 +1,8 @@
 """Replay through pywb: a child process on its own port (its own origin) over the home's WARCs.
 
-pywb reads an index made here from the capture index (``archive.replayindex``), in which a
-304 revisit points at the record holding its payload; it is remade whenever the capture
-index has changed. The child runs ``pywb_child.py`` (a guard around pywb) and dies with us.
+pywb reads an index made here from the capture index (``archive.replayindex``), remade
+whenever the capture index has changed. The child runs ``pywb_child.py``: pywb behind a
+guard, taught to replay a 304 revisit with its original's content; it dies with us.
 """
 
 from __future__ import annotations
