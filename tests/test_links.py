@@ -180,3 +180,22 @@ def test_utf8_bytes_parse_to_the_same_links_as_their_decoded_text() -> None:
         assert parse_html(page.encode("utf-8"), BASE, utf8=True) == parse_html(page, BASE)
     assert "https://news.example/2026/01/02/café-story/" in parse_html(
         html.encode("utf-8"), BASE, utf8=True).content
+
+
+def test_link_scope_is_the_element_extraction_reads_even_when_named_like_furniture() -> None:
+    from monitor.extract import _parse
+    from monitor.reader import read_story
+    from spiders.links import content_scope, parse_page
+
+    story = "".join(f"<p>Paragraph {n} of the story, citing <a href='https://gov.example/"
+                    f"doc-{n}.pdf'>document {n}</a> and what the council said about it."
+                    f"</p>" for n in range(6))
+    html = (f"<html><body><nav><a href='/news/'>News</a></nav><main><h1>Story</h1>"
+            f"<div class='field field--label-hidden'>{story}</div></main><aside "
+            "class='sidebar'><a href='/2026/01/01/other/'>Other</a></aside></body></html>")
+    links = parse_html(html, BASE)
+    assert links.content == [f"https://gov.example/doc-{n}.pdf" for n in range(6)]
+    scope, root = content_scope(parse_page(html)), _parse(html.encode())
+    assert root is not None and read_story(root).container is not None
+    assert scope.getroottree().getpath(scope) == \
+        root.getroottree().getpath(read_story(root).container)
