@@ -13,6 +13,7 @@ import click
 
 from conftest import Vigil
 from crawler.cli.main import cli
+from crawler.demo.siteserver import Resource, SiteServer
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -164,3 +165,24 @@ def test_commands_that_do_not_crawl_load_neither_scrapy_nor_twisted(vigil: Vigil
         done = subprocess.run([sys.executable, "-c", probe, str(vigil.home), *args],
                               capture_output=True, text=True)
         assert "LOADED []" in done.stderr, (args, done.stderr[-500:])
+
+
+def test_page_text_reaches_the_terminal_without_its_control_sequences(vigil: Vigil) -> None:
+    # A page that would retitle the terminal and clear the screen when its text is shown.
+    hostile = "\x1b]0;pwned\x07\x1b[2J"
+
+    def article(words: str) -> Resource:
+        return Resource(f"<html><head><title>Report{hostile}</title></head><body><article>"
+                        f"<h1>Report{hostile}</h1><p>The council {words} the report on the "
+                        f"flood defences{hostile} and its findings.</p></article></body>"
+                        "</html>".encode())
+
+    routes = {"/2026/05/05/report/": article("denied")}
+    with SiteServer(routes, host="127.0.0.2") as site:
+        url = site.url("/2026/05/05/report/")
+        vigil.run("add", url)
+        vigil.crawl()
+        routes["/2026/05/05/report/"] = article("confirmed")
+        vigil.crawl()
+    shown = vigil.run("diff", url).stdout + vigil.run("changes").stdout
+    assert b"confirmed" in shown and b"\x1b" not in shown and b"\x07" not in shown

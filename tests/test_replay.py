@@ -136,8 +136,6 @@ def test_get_diff_and_the_id_memento_treat_the_304_as_the_content_it_refers_to(
     assert [m["payload_status"] for m in timemap["mementos"]["list"]] == [200, 200]
 
 
-@pytest.mark.xfail(strict=True, reason="crawler/cli/monitor.py's diff counts a 304 as no "
-                   "2xx capture: it should filter on payload_status (reported)")
 def test_diff_between_a_capture_and_its_304_says_no_change(archive: Archive) -> None:
     url = archive.url(ARTICLE)
     first, again = archive.vigil.json("history", url)

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from archive.index import CaptureNotFound
+from archive.printable import printable
 from archive.timeutil import iso_seconds, parse_stored
 from crawler.app.store import Store
 from crawler.cli.context import (
@@ -51,12 +52,14 @@ def changes(ctx: Context, since: str | None, kind: str | None, url: str | None,
         click.echo("no changes recorded", err=True)
     for event in events:
         public = event.public()
-        click.echo(f"#{event.id} {public['detected_at']}  {event.kind:11} {event.url}")
-        click.echo(f"    {event.summary}")
+        click.echo(f"#{event.id} {public['detected_at']}  {event.kind:11} "
+                   f"{printable(event.url, newlines=False)}")
+        click.echo(f"    {printable(event.summary, newlines=False)}")
 
 
 def _html_captures(store: Store, url: str) -> list[dict[str, Any]]:
-    key = [c for c in store.captures.history(url) if 200 <= c.status < 300]
+    # A 304 revisit stands for the 2xx payload it refers to.
+    key = [c for c in store.captures.history(url) if 200 <= (c.payload_status or c.status) < 300]
     return [{**c.row(), "id": c.id} for c in key]
 
 
@@ -102,8 +105,9 @@ def diff(ctx: Context, url: str, from_: str | None, to: str | None) -> None:
 def _render(before: Extract, after: Extract) -> None:
     # Coloured on a terminal; git's plain word-diff markers otherwise.
     color = sys.stdout.isatty()
-    texts = ("title: " + before.title + "\n" + before.text,
-             "title: " + after.title + "\n" + after.text)
+    # Page text never reaches the terminal with its control sequences.
+    texts = (printable("title: " + before.title + "\n" + before.text),
+             printable("title: " + after.title + "\n" + after.text))
     if texts[0].split() == texts[1].split():
         click.echo("(no change in the main text)")
         return
