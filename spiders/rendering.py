@@ -72,6 +72,8 @@ _TAG = re.compile(rb"<[^>]*>")
 _TEXT_RUN = re.compile(rb"<(script|style|noscript|template|svg)\b.*?</\1\s*>|>([^<]+)",
                        re.I | re.S)
 
+# At least this many characters of visible body text: the page is served whole.
+SHELL_TEXT = 1500
 # Little text against much script: under this many characters of visible body text...
 THIN_TEXT = 400
 # ...with at least this many bytes of inline script, or this many external scripts.
@@ -95,19 +97,22 @@ def visible_text_length(html: bytes, enough: int = 0) -> int:
 
 def client_rendered(html: bytes) -> str | None:
     """Why the HTML looks rendered by script, or None when it reads as a plain page."""
+    # A page whose body already holds an article's worth of text is served whole, whatever
+    # widget mounts on it or notice it keeps for readers without JavaScript (5 of the
+    # corpus's 176 real pages have one, each with 2,800 characters of text or more).
+    text = visible_text_length(html, enough=SHELL_TEXT)
+    if text >= SHELL_TEXT:
+        return None
     if _APP_ROOT.search(html):
         return "an empty app root"
     for notice in _NOSCRIPT.finditer(html):
         if _ENABLE_JS.search(_TAG.sub(b" ", notice.group(1))):
             return "a <noscript> notice asks for JavaScript"
-    # The scripts first: counting the text costs ten times more, and most pages with
-    # little script are plain.
+    if text >= THIN_TEXT:
+        return None
     inline = sum(len(m.group(1)) for m in _SCRIPT.finditer(html))
     external = len(_EXTERNAL_SCRIPT.findall(html))
-    if inline < HEAVY_SCRIPT and external < MANY_SCRIPTS:
-        return None
-    text = visible_text_length(html, enough=THIN_TEXT)
-    if text < THIN_TEXT:
+    if inline >= HEAVY_SCRIPT or external >= MANY_SCRIPTS:
         return f"{text} characters of text against {inline} bytes of inline script " \
                f"and {external} scripts"
     return None

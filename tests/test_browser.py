@@ -145,6 +145,15 @@ def test_an_empty_app_root_a_noscript_notice_and_thin_text_with_heavy_scripts_ar
     assert client_rendered(b"<body><div id='app'><h1>Served whole</h1></div></body>") is None
 
 
+def test_auto_renders_none_of_the_corpus_real_articles_served_whole() -> None:
+    from bench.corpus import load
+
+    pages = load()
+    rendered = [p.url for p in pages if client_rendered(
+        p.html if isinstance(p.html, bytes) else p.html.encode())]
+    assert len(pages) > 100 and rendered == []
+
+
 def test_always_and_never_override_what_the_html_looks_like() -> None:
     assert wants_rendering(BrowserMode.ALWAYS, PLAIN)
     assert not wants_rendering(BrowserMode.NEVER, SHELL)
