@@ -223,7 +223,10 @@ def section(figures: dict[str, Any]) -> list[str]:
         "plain trafilatura. Reproduce with `python -m bench.realpages`; `make test` runs "
         "every sixth page (tests/test_real_pages.py).", "",
         render(figures), "",
-        "An edit event quotes the change when its summary holds the changed words (the new "
+        "A variant is made only where the page allows it: no number to change in a story "
+        "whose paragraphs hold none, no paragraph to delete that is most of the story, no "
+        "notice where no paragraph of the ground truth is found whole in the page. An edit "
+        "event quotes the change when its summary holds the changed words (the new "
         "number or word, the first words of the paragraph deleted or inserted). The "
         "extraction time is the median CPU time of one page of the corpus (100 to 300 KB "
         "pages, larger than the bench site's); the bench site's figure is above.", "",
