@@ -146,6 +146,8 @@ def test_an_empty_app_root_a_noscript_notice_and_thin_text_with_heavy_scripts_ar
 
 
 def test_auto_renders_none_of_the_corpus_real_articles_served_whole() -> None:
+    # The corpus lives with the benchmarks, which are not an installed package.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from bench.corpus import load
 
     pages = load()
