@@ -269,3 +269,30 @@ def test_an_unreadable_public_key_is_a_problem_not_a_crash(archive: Archive,
     copy = archive.copy(tmp_path / "home")
     (copy.home / "keys" / "vigil-ed25519.pub").write_text("not a key\n")
     assert any("no readable public key" in p for p in _problems(copy))
+
+
+@pytest.mark.xfail(strict=True, reason="archive/verify.py is to compare each index row's time "
+                   "and status with its record's WARC-Date and HTTP status")
+def test_an_index_row_back_dated_in_the_database_fails_verify(archive: Archive,
+                                                              tmp_path: Path) -> None:
+    copy = archive.copy(tmp_path / "home")
+    with sqlite3.connect(copy.home / "vigil.db") as conn:
+        conn.execute("UPDATE captures SET timestamp = '2026-01-01T00:00:00.000000Z' "
+                     "WHERE id = (SELECT MIN(id) FROM captures)")
+    assert any("WARC-Date" in p for p in _problems(copy, "--trust", archive.manifest_key))
+
+
+@pytest.mark.xfail(strict=True, reason="archive/warcfile.py's writer is to digest warcinfo "
+                   "records with archive.digests.HexDigester (warcio writes padded base32)")
+def test_every_digest_of_every_record_is_inside_warc_1_1s_grammar(archive: Archive) -> None:
+    import re
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    token = re.compile(r"^[a-z0-9]+:[^\x00-\x20()<>@,;:\\\"/\[\]?={}\x7f]+$")
+    for path in archive.vigil.warcs:
+        with open(path, "rb") as handle:
+            for record in ArchiveIterator(handle):
+                for name in ("WARC-Block-Digest", "WARC-Payload-Digest"):
+                    field = record.rec_headers.get_header(name)
+                    assert field is None or token.match(field), (record.rec_type, field)
