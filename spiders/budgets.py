@@ -20,6 +20,7 @@ class Budget(StrEnum):
     BYTES = "bytes"
     TIME = "time"
     HOPS = "requisite-hops"
+    LINKS = "links-per-page"
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,9 @@ class Budgets:
         self._of(source).bytes += size
 
     def admit(self, source: Any, hops: int = 0) -> tuple[Budget, str] | None:
-        """Count one more request of ``source``, or the budget it would exceed (with a
-        message) if it does not fit; a refused request is not counted."""
+        """Count one more URL of ``source`` to be requested, or the budget it would exceed
+        (with a message) if it does not fit; a refused URL is not counted. Counted when a
+        URL is queued, so what waits is bounded by the page budget too."""
         limits, spent = self.limits, self._of(source)
         if limits.hops and hops > limits.hops:
             return Budget.HOPS, (f"more than {limits.hops} requisites deep "
@@ -73,11 +75,19 @@ class Budgets:
         if limits.pages and spent.pages >= limits.pages:
             return Budget.PAGES, (f"the source's budget of {limits.pages} requests is "
                                   "spent (CRAWL_SOURCE_MAX_PAGES)")
+        over = self.check(source)
+        if over is None:
+            spent.pages += 1
+        return over
+
+    def check(self, source: Any) -> tuple[Budget, str] | None:
+        """The budget of bytes or time ``source`` has used up, if any: asked again as a
+        queued URL's request is made."""
+        limits, spent = self.limits, self._of(source)
         if limits.bytes and spent.bytes >= limits.bytes:
             return Budget.BYTES, (f"the source's budget of {limits.bytes} bytes is spent "
                                   "(CRAWL_SOURCE_MAX_BYTES)")
         if limits.seconds and self.clock() - spent.started >= limits.seconds:
             return Budget.TIME, (f"the source's budget of {limits.seconds:g} s is spent "
                                  "(CRAWL_SOURCE_MAX_SECONDS)")
-        spent.pages += 1
         return None

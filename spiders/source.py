@@ -20,7 +20,7 @@ from twisted.python.failure import Failure
 from archive.found_by import FoundBy
 from archive.urls import is_listing_page, is_share_link, normalize_url, same_page, site_key
 from spiders import meta as keys
-from spiders.budgets import HOPS, Budgets, BudgetSettings
+from spiders.budgets import HOPS, Budget, Budgets, BudgetSettings
 from spiders.failures import BudgetExceeded, Refused, UrlTooLong
 from spiders.frontier import Frontier
 from spiders.links import PageLinks, css_urls, parse_html
@@ -56,9 +56,10 @@ class SourceSpider(scrapy.Spider):
         # but only after a Request was built, fingerprinted and scheduled: on a site where
         # every page links a dozen others, that is most of a crawl's requests.
         self._requested: set[str] = set()
-        self._frontier = Frontier(window=64, gate=self._admit)
+        self._frontier = Frontier(window=64, gate=self._in_budget)
         self._budgets = Budgets(BudgetSettings(pages=0, bytes=0, seconds=0, hops=0))
         self._url_limit = 0
+        self._links_cap = 0
         self._refusals: dict[tuple[Any, str], int] = {}
         self._renderer: Renderer | None = None  # BROWSER_RENDERER's, made in from_crawler
 
@@ -71,6 +72,7 @@ class SourceSpider(scrapy.Spider):
         # Scrapy's UrlLengthMiddleware would drop a longer URL unseen: it is refused here,
         # and recorded.
         spider._url_limit = crawler.settings.getint("URLLENGTH_LIMIT")
+        spider._links_cap = crawler.settings.getint("CRAWL_MAX_LINKS_PER_PAGE")
         crawler.signals.connect(spider._idle, signal=signals.spider_idle)
         renderer = crawler.settings.get("BROWSER_RENDERER")
         if renderer:
@@ -159,10 +161,11 @@ class SourceSpider(scrapy.Spider):
         return meta
 
     def _follow(self, url: str, callback: Any, meta: dict[str, Any]) -> None:
-        """Queue ``url``, unless this crawl has already asked for it."""
+        """Queue ``url``, unless this crawl has already asked for it or its source's
+        budgets have no room (a refused URL is not remembered: what this crawl holds is
+        bounded by its budgets, not by what pages link)."""
         if url in self._requested:
             return
-        self._requested.add(url)
         if self._too_long(url, meta):
             return
         if not _well_formed(url):
@@ -170,6 +173,9 @@ class SourceSpider(scrapy.Spider):
             if self.crawler is not None and self.crawler.stats is not None:
                 self.crawler.stats.inc_value("crawl/refused/malformed-url")
             return
+        if not self._admit(url, meta):
+            return
+        self._requested.add(url)
         self._frontier.add(url, callback, meta)
 
     def _answered(self, response: Response) -> None:
@@ -180,14 +186,35 @@ class SourceSpider(scrapy.Spider):
         self._budgets.spent_bytes(response.meta.get(keys.SOURCE), size)
 
     def _admit(self, url: str, meta: dict[str, Any]) -> bool:
-        """The frontier's gate: whether the source's budgets have room for ``url``; if
-        not, the refusal is recorded."""
+        """Whether the source's budgets have room for one more request, ``url``
+        (counted if so); if not, the refusal is recorded."""
         over = self._budgets.admit(meta.get(keys.SOURCE), meta.get(HOPS, 0))
         if over is None:
             return True
         budget, message = over
         self._refuse(url, meta, BudgetExceeded(f"{budget}: {message}"), str(budget))
         return False
+
+    def _in_budget(self, url: str, meta: dict[str, Any]) -> bool:
+        """The frontier's gate: a queued URL is still fetched only if its source has
+        bytes and time left."""
+        over = self._budgets.check(meta.get(keys.SOURCE))
+        if over is None:
+            return True
+        budget, message = over
+        self._refuse(url, meta, BudgetExceeded(f"{budget}: {message}"), str(budget))
+        return False
+
+    def _first(self, response: Response, urls: list[str]) -> list[str]:
+        """A page's links of one kind, as many as CRAWL_MAX_LINKS_PER_PAGE: judging each
+        link costs tens of microseconds, and a hostile page can hold a million."""
+        cap = self._links_cap
+        if not cap or len(urls) <= cap:
+            return urls
+        self._refuse(urls[cap], self._meta_for(response, FoundBy.OTHER), BudgetExceeded(
+            f"{Budget.LINKS}: the page has {len(urls)} links of a kind, over "
+            f"CRAWL_MAX_LINKS_PER_PAGE ({cap})"), str(Budget.LINKS), len(urls) - cap)
+        return urls[:cap]
 
     def _too_long(self, url: str, meta: dict[str, Any]) -> bool:
         if not self._url_limit or len(url) <= self._url_limit:
@@ -197,12 +224,13 @@ class SourceSpider(scrapy.Spider):
             f"({self._url_limit})"), "url-length")
         return True
 
-    def _refuse(self, url: str, meta: dict[str, Any], error: Refused, kind: str) -> None:
-        """Record that ``url`` is not fetched: a failure row for the first few of each
-        kind of a source, a stat for every one."""
+    def _refuse(self, url: str, meta: dict[str, Any], error: Refused, kind: str,
+                count: int = 1) -> None:
+        """Record that ``url`` (and ``count - 1`` more like it) is not fetched: a failure
+        row for the first few of each kind of a source, a stat for every one."""
         stats = self.crawler.stats if self.crawler is not None else None
         if stats is not None:
-            stats.inc_value(f"crawl/refused/{error.reason}/{kind}")
+            stats.inc_value(f"crawl/refused/{error.reason}/{kind}", count)
         key = (meta.get(keys.SOURCE), kind)
         count = self._refusals[key] = self._refusals.get(key, 0) + 1
         if count > REFUSALS_RECORDED or self.crawler is None:
@@ -262,6 +290,7 @@ class SourceSpider(scrapy.Spider):
         assert isinstance(response, TextResponse)
         links = _parse(response)
         self._requisites(response, links.requisites)
+        content = self._first(response, links.content)
 
         meta = response.meta
         # The seed's own redirect target counts as the source's site too.
@@ -269,7 +298,7 @@ class SourceSpider(scrapy.Spider):
         depth, max_depth = meta[keys.DEPTH], meta[keys.MAX_DEPTH]
         requested = self._requested if linked is None else ()
         cited_meta: dict[str, Any] | None = None
-        for url in links.content:
+        for url in content:
             if url in requested:
                 continue
             if site_key(url) not in sites and not is_share_link(url, response.url):
@@ -280,7 +309,7 @@ class SourceSpider(scrapy.Spider):
         if depth >= max_depth:
             return
         related_meta: dict[str, Any] | None = None
-        for url in dict.fromkeys([*links.content, *links.related]):
+        for url in dict.fromkeys([*content, *self._first(response, links.related)]):
             if url in requested:
                 continue
             if site_key(url) in sites and not is_listing_page(url) and \
@@ -309,7 +338,7 @@ class SourceSpider(scrapy.Spider):
     def _requisites(self, response: Response, urls: list[str]) -> None:
         """Queue requisites one hop deeper than ``response`` (a page's own are 1 deep)."""
         meta: dict[str, Any] | None = None
-        for url in urls:
+        for url in self._first(response, urls):
             if url not in self._requested:
                 meta = meta or self._meta_for(
                     response, REQUISITE, {HOPS: response.meta.get(HOPS, 0) + 1})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import socket
 import socketserver
 import sqlite3
@@ -111,6 +113,7 @@ def html(body: bytes, *headers: tuple[str, str]) -> Responder:
 
 
 # -- bombs ----------------------------------------------------------------------------
+@functools.cache
 def bombs() -> dict[str, Responder]:
     gz, br, fl = gzip_bomb(1024), brotli_bomb(512), deflate_bomb(1024)
     nested = zlib.compress(gz, 9)
@@ -236,6 +239,7 @@ class Group:
 
 
 ARCHIVED = "archived"
+FLOOD = 30_000
 LONG_URL = "/long/" + "a" * 10_000
 
 
@@ -248,6 +252,15 @@ def maze_bounds(server: Hostile, result: dict[str, Any]) -> list[str]:
                for url, error in result["failures"].items()):
         problems.append("no budget failure row for the link trap")
     return problems
+
+
+def flood_bounds(server: Hostile, result: dict[str, Any]) -> list[str]:
+    dropped = result["stats"].get("crawl/refused/budget/links-per-page")
+    if dropped != FLOOD - 10_000:
+        return [f"{dropped} of a page's {FLOOD} links dropped, not {FLOOD - 10_000}"]
+    if sum(server.hits.values()) > 32:
+        return [f"{sum(server.hits.values())} requests with a page budget of 30"]
+    return []
 
 
 def trap_bounds(server: Hostile, result: dict[str, Any]) -> list[str]:
@@ -287,6 +300,8 @@ GROUPS = {
                        "/double-gzip-bomb", "/bomb.css")}),
     "maze": Group(lambda: {"/maze/*": link_trap}, links=("/maze/0",), depth=1000,
                   settings=("-s", "CRAWL_SOURCE_MAX_PAGES=50"), check=maze_bounds),
+    "flood": Group(lambda: {"/seed": html(page(*(f"/f/{i}" for i in range(FLOOD))))},
+                   settings=("-s", "CRAWL_SOURCE_MAX_PAGES=30"), check=flood_bounds),
     "traps": Group(lambda: {"/hop/*": redirect_chain, "/css/*": import_chain,
                             "/loop-a": send(response(302, b"", ("Location", "/loop-b"))),
                             "/loop-b": send(response(302, b"", ("Location", "/loop-a")))},
@@ -323,7 +338,7 @@ def warcio_check(home: Path) -> None:
 @pytest.fixture
 def hostile(request: pytest.FixtureRequest) -> Iterator[tuple[Hostile, Group]]:
     group = GROUPS[request.param]
-    server = Hostile(group.routes())
+    server = Hostile(dict(group.routes()))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server, group
@@ -337,12 +352,14 @@ def test_every_hostile_url_is_archived_or_recorded_in_bounded_memory(
     server, group = hostile
     vigil = Vigil(tmp_path / "home")
     seed = "/seed"
-    server.routes[seed] = html(page(*group.links, requisites=group.requisites))
+    server.routes.setdefault(seed, html(page(*group.links, requisites=group.requisites)))
     vigil.run("add", server.url(seed), "--depth", str(group.depth), "--ignore-robots")
     summary = vigil.json("crawl", *FAST, *group.settings)
     assert summary["status"] == "finished", summary
     assert summary["peak_rss_kb"] < PEAK_RSS_KB, summary["peak_rss_kb"]
     captured, failures = outcomes(vigil.home)
+    with sqlite3.connect(vigil.home / "vigil.db") as conn:
+        stats = json.loads(conn.execute("SELECT stats FROM crawls").fetchone()[0])
     problems = []
     for path in (*group.links, *group.requisites, *group.expect):
         url = normalize_url(server.url(path))
@@ -353,7 +370,8 @@ def test_every_hostile_url_is_archived_or_recorded_in_bounded_memory(
             problems.append(f"{path[:40]}: not archived ({failures.get(url)})")
         elif want not in (None, ARCHIVED) and failures.get(url) != want:
             problems.append(f"{path[:40]}: failure {failures.get(url)!r}, not {want!r}")
-    problems += group.check(server, {"captured": captured, "failures": failures})
+    problems += group.check(server, {"captured": captured, "failures": failures,
+                                     "stats": stats})
     assert not problems, "\n".join(problems)
     if any(p.startswith("/br-") for p in group.links):
         warcio_check(vigil.home)  # plain warcio cannot read brotli 1.2 records yet
@@ -362,7 +380,7 @@ def test_every_hostile_url_is_archived_or_recorded_in_bounded_memory(
 
 
 def test_the_crawl_after_a_hostile_site_still_archives_a_plain_page(vigil: Vigil) -> None:
-    server = Hostile({"/seed": html(page("/gzip-bomb", "/ok")), **bombs(),
+    server = Hostile({**bombs(), "/seed": html(page("/gzip-bomb", "/ok")),
                       "/ok": html(page(text="Fine."))})
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -102,6 +102,9 @@ CRAWL_SOURCE_MAX_BYTES = 20_000_000_000
 CRAWL_SOURCE_MAX_SECONDS = 12 * 3600
 # Requisites of requisites: page -> stylesheet -> @import -> font is 3.
 CRAWL_MAX_REQUISITE_HOPS = 8
+# Links of each kind (citations and related, requisites) read from one page; a news
+# front page has a few hundred.
+CRAWL_MAX_LINKS_PER_PAGE = 10_000
 
 # -- archive (crawler/archiving.py) ---------------------------------------------
 ARCHIVE_MAX_FILE_SIZE = 1_000_000_000
