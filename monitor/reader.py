@@ -105,6 +105,7 @@ def _parts(token: str) -> list[str]:
     return [p for p in _PARTS.split(_CAMEL.sub(r"\1-\2", token).lower()) if p]
 
 
+@lru_cache(maxsize=8192)
 def _is_furniture_token(token: str) -> bool:
     if token.lower() in _HIDDEN_TOKENS:
         return True
@@ -466,10 +467,14 @@ def _in_furniture(heading: etree._Element, prose: Prose) -> bool:
 def _hidden(el: etree._Element) -> bool:
     for node in (el, *el.iterancestors()):
         names = _names(node)
-        if node.get("hidden") is not None or (names != " " and any(
-                t.lower() in _HIDDEN_TOKENS for t in names.split())):
+        if node.get("hidden") is not None or (names != " " and _hidden_name(names)):
             return True
     return False
+
+
+@lru_cache(maxsize=4096)
+def _hidden_name(names: str) -> bool:
+    return any(t.lower() in _HIDDEN_TOKENS for t in names.split())
 
 
 _OG_TITLE = etree.XPath("string((//meta[@property='og:title']/@content)[1])")
