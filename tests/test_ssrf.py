@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import ipaddress
 import json
 import socket
@@ -199,6 +200,26 @@ def test_a_source_on_loopback_is_trusted_with_its_own_host_and_port(
         summary = vigil.json("crawl", *FAST)
     assert summary["pages"] >= 1
     assert news.url("/seed") in captured(vigil)
+
+
+def test_no_link_redirect_or_refresh_reads_a_local_file(vigil: Vigil) -> None:
+    refresh = b'<html><head><meta http-equiv="refresh" content="0;url=file:///etc/passwd">'
+    seed = page_with('<a href="file:///etc/passwd">f</a> <a href="/to-file">r</a> '
+                     '<a href="/refresh">m</a> <img src="file:///etc/hostname">')
+    routes = {"/seed": Resource(seed),
+              "/to-file": Resource(b"", status=302, headers=[("Location", "file:///etc/passwd")]),
+              "/refresh": Resource(refresh + b"</head><body><p>x</p></body></html>")}
+    with SiteServer(routes, host="127.0.0.2") as news:
+        vigil.run("add", news.url("/seed"), "--depth", "1")
+        vigil.json("crawl", *FAST)
+    assert news.url("/refresh") in captured(vigil)
+    assert not [u for u in captured(vigil) if not u.startswith("http")]
+    for warc in vigil.warcs:
+        assert b"root:x:0:0" not in gzip.decompress(warc.read_bytes())
+
+
+def page_with(links: str) -> bytes:
+    return f"<html><body><article><p>Seed.</p>{links}</article></body></html>".encode()
 
 
 @pytest.mark.parametrize("address", [

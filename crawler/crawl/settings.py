@@ -46,6 +46,12 @@ DEFAULT_REQUEST_HEADERS = {
 DOWNLOAD_HANDLERS = {
     "http": "crawler.crawl.download.ReasonKeepingHTTP11DownloadHandler",
     "https": "crawler.crawl.download.ReasonKeepingHTTP11DownloadHandler",
+    # The web only: no link, redirect or refresh on a page can make the crawl read a local
+    # file, an S3 bucket with the machine's credentials, or an FTP server.
+    "file": None,
+    "s3": None,
+    "ftp": None,
+    "data": None,
 }
 DOWNLOADER_MIDDLEWARES = {
     # After decompression (590) in process_request, before it in process_response: a 304
