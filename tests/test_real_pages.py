@@ -49,7 +49,7 @@ def test_link_scope_and_extraction_read_the_story_from_the_same_element(
             extract_root.getroottree().getpath(read), page.name
 
 
-def test_a_page_with_no_story_element_is_still_read(pages: tuple[Page, ...]) -> None:
+def test_every_real_page_gives_an_extract_with_words(pages: tuple[Page, ...]) -> None:
     found = [extract(page.html, page.url) for page in pages]
     assert all(f is not None and f.words for f in found)
 
