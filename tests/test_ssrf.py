@@ -5,12 +5,16 @@ from __future__ import annotations
 import gzip
 import ipaddress
 import json
+import os
 import socket
 import socketserver
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -200,6 +204,31 @@ def test_a_source_on_loopback_is_trusted_with_its_own_host_and_port(
         summary = vigil.json("crawl", *FAST)
     assert summary["pages"] >= 1
     assert news.url("/seed") in captured(vigil)
+
+
+def test_a_name_is_judged_by_the_address_it_resolves_to_when_connecting(
+        vigil: Vigil, internal: CountingServer) -> None:
+    """A name whose DNS answers an internal address (as a rebinding attacker's does once
+    the page is read) is refused on that answer; allowed, the same name is fetched."""
+    url = f"http://intranet.test:{internal.port}/secret"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).parent / "dns"), *sys.path])}
+    with SiteServer({"/seed": Resource(page_with(f'<a href="{url}">c</a>'))},
+                    host="127.0.0.2") as news:
+        vigil.run("add", news.url("/seed"))
+        for allow in ("", "127.0.0.3/32"):
+            subprocess.run([sys.executable, "-m", "crawler.cli", "--home", str(vigil.home),
+                            "crawl", *FAST, "-s", "TWISTED_DNS_RESOLVER="
+                            "rebinding_dns.InternalNames", "-s",
+                            f"CRAWL_ALLOW_NETWORKS={allow}"], env=env, check=True,
+                           capture_output=True, timeout=120)
+            if not allow:
+                assert internal.connections == 0
+                error, message = failures(vigil)[normalize_url(url)]
+                assert error == Reason.DESTINATION_REFUSED
+                assert message.startswith("intranet.test resolves to 127.0.0.3: "), message
+    assert internal.connections > 0
+    assert normalize_url(url) in captured(vigil)
 
 
 def test_no_link_redirect_or_refresh_reads_a_local_file(vigil: Vigil) -> None:

@@ -1,0 +1,35 @@
+"""A DNS resolver for crawls under test: every ``.test`` name answers the "internal" 127.0.0.3.
+
+What a rebinding attacker's name server answers once a page has been read: the crawl must
+judge the address it is about to connect to, not a name or an earlier answer. Loaded by
+``-s TWISTED_DNS_RESOLVER=rebinding_dns.InternalNames`` with this directory on PYTHONPATH.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from twisted.internet import defer, threads
+from twisted.internet.interfaces import IResolverSimple
+from zope.interface import implementer
+
+INTERNAL = "127.0.0.3"
+
+
+@implementer(IResolverSimple)
+class InternalNames:
+    def __init__(self, reactor: Any) -> None:
+        self.reactor = reactor
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, reactor: Any) -> InternalNames:
+        return cls(reactor)
+
+    def install_on_reactor(self) -> None:
+        self.reactor.installResolver(self)
+
+    def getHostByName(self, name: str, timeout: Any = ()) -> Any:
+        if name.rstrip(".").endswith(".test"):
+            return defer.succeed(INTERNAL)
+        return threads.deferToThread(socket.gethostbyname, name)
