@@ -67,7 +67,7 @@ def ensure_keys(key_dir: Path) -> bool:
     """Create the key pairs once (private keys readable by the owner only), and the
     statement binding them. True if anything was made."""
     made = False
-    key_dir.mkdir(parents=True, exist_ok=True)
+    key_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not (key_dir / PRIVATE_KEY).exists():
         _write_private(key_dir / PRIVATE_KEY, Ed25519PrivateKey.generate())
         made = True

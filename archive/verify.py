@@ -8,6 +8,7 @@ import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from io import BytesIO
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from archive.payload import (
     stored_sha256_label,
 )
 from archive.reader import RecordNotFound, read_record
+from archive.timeutil import parse_stored
 
 _CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -164,6 +166,13 @@ def check_records(path: Path) -> list[Problem]:
     return problems
 
 
+def _moment(warc_date: str) -> datetime | None:
+    try:
+        return parse_stored(warc_date)
+    except ValueError:
+        return None
+
+
 def check_capture(capture: Capture, index: CaptureIndex, warc_dir: Path,
                   decode_cap: int = DEFAULT_DECODE_CAP) -> list[Problem]:
     """One index row against the bytes it names. A row marked as not decoded (its
@@ -189,6 +198,13 @@ def check_capture(capture: Capture, index: CaptureIndex, warc_dir: Path,
         return problem(f"no readable record at this offset: {_brief(exc)}")
     if record.target_uri != (capture.target_uri or record.target_uri):
         return problem(f"the record is of {record.target_uri}")
+    # The index's time and status are what `get --at` and replay answer by: a row edited
+    # in the database (back-dated, say) must not pass as the record.
+    dated = record.warc_header("WARC-Date")
+    if dated is None or _moment(dated) != capture.moment:
+        return problem(f"the record's WARC-Date is {dated}, not the index's time")
+    if record.status is not None and record.status != capture.status:
+        return problem(f"the record's HTTP status is {record.status}, not the index's")
     if record.warc_header("WARC-Payload-Digest") != capture.payload_digest:
         return problem("WARC-Payload-Digest differs from the index")
     holder = index.original(capture) if capture.revisit else capture

@@ -106,9 +106,10 @@ class PendingWrite:
 class _Sha256WARCWriter(WARCWriter):  # type: ignore[misc]
     @staticmethod
     def _create_digester() -> Any:
-        from warcio.utils import Digester
+        # Hex: padded base32 is outside WARC 1.1's digest grammar (jwarc rejects it).
+        from archive.digests import HexDigester
 
-        return Digester("sha256")
+        return HexDigester()
 
 
 class RotatingWarcWriter:

@@ -184,9 +184,10 @@ class Notifier:
         """Record a baseline for new channels; call before the monitor raises new events."""
         latest = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
         for channel in self.channels:
-            self.db.execute("INSERT OR IGNORE INTO channels (name, url, baseline, added_at) "
-                            "VALUES (?, ?, ?, ?)",
-                            [channel.name, channel.url, latest, warc_date(utcnow())])
+            self.db.execute("INSERT OR IGNORE INTO channels (name, url_sha256, baseline, "
+                            "added_at) VALUES (?, ?, ?, ?)",
+                            [channel.name, schema.url_sha256(channel.url), latest,
+                             warc_date(utcnow())])
         self.db.conn.commit()
 
     def _claim(self, event_id: int, channel: str) -> bool:

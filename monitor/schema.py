@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlite_utils import Database
 
 from archive.schema import Table, ensure
@@ -40,11 +42,29 @@ DELIVERIES = Table(
     pk=("event_id", "channel"),
 )
 
-# Alert channels by name; each is sent events newer than its baseline event id.
+def url_sha256(url: str) -> str:
+    """What the database keeps of a channel's URL: apprise URLs carry passwords and tokens,
+    which stay in vigil.toml alone."""
+    return "sha256:" + hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+def _forget_channel_urls(db: Database) -> None:
+    # Earlier versions copied each URL, passwords and all, into the table; secure_delete
+    # zeroes the old values' bytes instead of leaving them in free pages of the file.
+    db.execute("PRAGMA secure_delete = ON")
+    rows = list(db.execute("SELECT name, url FROM channels WHERE url IS NOT NULL"))
+    for name, url in rows:
+        db.execute("UPDATE channels SET url_sha256 = ?, url = NULL WHERE name = ?",
+                   [url_sha256(url), name])
+
+
+# Alert channels by name; each is sent events newer than its baseline event id. ``url``
+# is always NULL now (kept only because SQLite cannot drop it in older homes).
 CHANNELS = Table(
     "channels",
-    {"name": str, "url": str, "baseline": int, "added_at": str},
+    {"name": str, "url": str, "baseline": int, "added_at": str, "url_sha256": str},
     pk="name",
+    backfills={"url_sha256": _forget_channel_urls},
 )
 
 TABLES = (EXTRACTS, EVENTS, PAGE_STATE, DELIVERIES, CHANNELS, REVIEWS)

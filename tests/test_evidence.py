@@ -271,8 +271,6 @@ def test_an_unreadable_public_key_is_a_problem_not_a_crash(archive: Archive,
     assert any("no readable public key" in p for p in _problems(copy))
 
 
-@pytest.mark.xfail(strict=True, reason="archive/verify.py is to compare each index row's time "
-                   "and status with its record's WARC-Date and HTTP status")
 def test_an_index_row_back_dated_in_the_database_fails_verify(archive: Archive,
                                                               tmp_path: Path) -> None:
     copy = archive.copy(tmp_path / "home")
@@ -282,8 +280,6 @@ def test_an_index_row_back_dated_in_the_database_fails_verify(archive: Archive,
     assert any("WARC-Date" in p for p in _problems(copy, "--trust", archive.manifest_key))
 
 
-@pytest.mark.xfail(strict=True, reason="archive/warcfile.py's writer is to digest warcinfo "
-                   "records with archive.digests.HexDigester (warcio writes padded base32)")
 def test_every_digest_of_every_record_is_inside_warc_1_1s_grammar(archive: Archive) -> None:
     import re
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,11 @@ CONFIG_TEMPLATE = """\
 # url = "mailto://smtp.example.org:587?user=vigil&pass=secret&to=desk@example.org"
 # sources = ["riverside-herald"]    # optional: only these sources (names or URLs)
 # kinds = ["removed", "dead_link"]  # optional: only these event kinds
+
+[evidence]
+# An RFC 3161 time-stamping authority: each signed manifest and each export gets a token.
+# tsa_url = "https://tsa.example.org/tsr"
+# tsa_cert = "tsa.pem"   # the TSA's certificate (PEM), to check the tokens; relative to this home
 
 # Scrapy settings for every crawl from this home; `vigil crawl -s NAME=VALUE`
 # overrides them for one run. Defaults are polite: see crawler/settings.py.
@@ -93,11 +99,19 @@ class Home:
     def create(self) -> bool:
         """Create the directories and config (never overwriting it). True if it was new."""
         was_new = not self.exists()
-        self.root.mkdir(parents=True, exist_ok=True)
+        # The owner's only: the config holds alert channels' passwords, the keys sign the
+        # evidence, and the database says what is watched.
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.root.stat().st_mode & 0o077:
+            self.root.chmod(0o700)
         self.warc_dir.mkdir(exist_ok=True)
         self.log_dir.mkdir(exist_ok=True)
         if not self.config_path.exists():
-            self.config_path.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+            fd = os.open(self.config_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(CONFIG_TEMPLATE)
+        elif self.config_path.stat().st_mode & 0o077:
+            self.config_path.chmod(0o600)
         ensure_keys(self.key_dir)  # signs the manifests of closed WARC files
         return was_new
 

@@ -51,9 +51,9 @@ CRAWLS = Table(
 # The home's own schema version, in PRAGMA user_version. Versions 1-4 were one list of
 # migrations for every table; from 5 on, each library brings its own tables up to date
 # (archive.schema, monitor.schema) and the home only its sources and crawls (6 added the
-# reviews, 7 the sources' browser, 8 the deliveries' claimant). A change to any table's
-# definition bumps it (tests/test_schema.py pins them).
-SCHEMA_VERSION = 8
+# reviews, 7 the sources' browser, 8 the deliveries' claimant, 9 hashed channel URLs). A
+# change to any table's definition bumps it (tests/test_schema.py pins them).
+SCHEMA_VERSION = 9
 HOME_TABLES = (SOURCES, CRAWLS)
 
 
@@ -66,6 +66,11 @@ BUSY_TIMEOUT = 30.0
 
 
 def open_database(path: Path, timeout: float = BUSY_TIMEOUT) -> Database:
+    # The owner's only: it names every source and what was seen when. SQLite gives its
+    # -wal and -shm files the database file's permissions.
+    path.touch(mode=0o600, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
     conn = sqlite3.connect(path, timeout=timeout)
     db = Database(conn)
     db.execute("PRAGMA journal_mode=WAL")

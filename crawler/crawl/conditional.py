@@ -12,6 +12,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.settings import BaseSettings
 
+from archive.digests import same_digest
 from archive.found_by import FoundBy
 from archive.index import Capture, CaptureIndex
 from archive.reader import RecordNotFound, read_record
@@ -59,7 +60,7 @@ class RevisitLookup:
         if not 200 <= status < 300 or truncated:
             return None, False
         last = self.captures.last_payload(url)
-        if last is None or last.payload_digest != payload_digest:
+        if last is None or not same_digest(last.payload_digest, payload_digest):
             return None, False
         return self._as_original(last), False
 
