@@ -9,7 +9,8 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from monitor.reader import Prose, card_groups, is_furniture, is_prose
+from monitor.furniture import card_groups, is_furniture
+from monitor.reader import Prose, is_prose
 
 _RELATED_HEADING = re.compile(
     r"^\s*(related(\s+\w+)?|keep\s+reading|more\s+(on|from)\b.*|see\s+also|further\s+reading|"

@@ -12,7 +12,8 @@ from lxml import etree
 
 # One reader of "where is the story" for link scope and for extraction: its element and
 # its furniture are the ones edits are judged on.
-from monitor.reader import MAIN_ATTR, Prose, Story, card_groups, is_furniture, is_prose, read_story
+from monitor.furniture import card_groups, is_furniture
+from monitor.reader import MAIN_ATTR, Prose, Story, is_prose, read_story
 
 # Blocks that present related reading, by class/id or by their heading.
 _RELATED_ATTR = re.compile(
