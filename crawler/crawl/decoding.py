@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares import httpcompression
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
@@ -24,6 +26,17 @@ from spiders.failures import DecodeCapReached
 # counted, and a body that then fits the cap is decoded again (a page this large is rare;
 # a bomb is not, and must not cost the cap in memory).
 HELD = 16 << 20
+
+
+class _CapNamedWrongly(logging.Filter):
+    """Scrapy's warning for a body past the cap names DOWNLOAD_MAXSIZE, which vigil leaves
+    at 0; the failure row (decode-cap) says what happened, with the right setting."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "exceeded DOWNLOAD_MAXSIZE" not in record.getMessage()
+
+
+logging.getLogger(httpcompression.__name__).addFilter(_CapNamedWrongly())
 
 
 class _Undecodable(ValueError):
