@@ -165,7 +165,8 @@ class Monitor:
 
     def _probes(self, crawl_id: int) -> dict[str, Extract]:
         probes = {}
-        for row in self.fetches.probes(crawl_id):
+        # Read whole first: extract_of writes to the table the query would hold open.
+        for row in list(self.fetches.probes(crawl_id)):
             found = self.extract_of(row, ExtractOptions())
             if found is not None:
                 probes[site_key(row["url"])] = found

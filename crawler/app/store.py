@@ -213,8 +213,9 @@ class Store:
     def select_sources(self, selectors: Iterable[str]) -> list[Source]:
         """Sources matching each URL or name; every selector must match something."""
         chosen: dict[int, Source] = {}
+        every = self.sources()
         for selector in selectors:
-            matches = [s for s in self.sources()
+            matches = [s for s in every
                        if s.name == selector or s.url == _maybe_normalize(selector)]
             if not matches:
                 raise SourceNotFound(f"no source with URL or name {selector!r} "

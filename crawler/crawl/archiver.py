@@ -8,13 +8,10 @@ import socket
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
-from http import HTTPStatus
 from importlib.metadata import version
 from io import BytesIO
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import Request, Spider, signals
@@ -37,27 +34,19 @@ from archive.warcfile import PendingWrite, RotatingWarcWriter
 from crawler import __version__
 from crawler.app.store import Store
 from crawler.crawl.conditional import RecaptureSettings, RevisitLookup
+from crawler.crawl.exchange import (
+    WIRE_DEVIATIONS,
+    chain_start,
+    describe_error,
+    exchange_of,
+    found_by_of,
+)
 from spiders import meta
 from spiders.failures import reason_of
 from spiders.rendering import RECORD_ID, resource_captured
 from spiders.signals import fetch_failed
 
 log = logging.getLogger(__name__)
-
-# Written into every warcinfo record: where these files differ from the bytes on
-# the wire, so a reader never mistakes our choices for the server's.
-WIRE_DEVIATIONS = (
-    "chunked transfer coding is removed by the HTTP client and no Transfer-Encoding "
-    "header is kept, so the stored body is the de-chunked entity body; "
-    "Content-Encoding (gzip, br, deflate) is kept as served. "
-    "Header names are in Scrapy's canonical case and grouped by name: the original "
-    "order and case are lost, every value of a repeated header is kept. "
-    "Connection-level headers (Connection, Keep-Alive) are consumed by the client. "
-    "Request records are rebuilt from the request Scrapy sent, with the Host header "
-    "added first. Payloads over the cap are cut and marked WARC-Truncated: length; "
-    "bodies the server cut short are marked WARC-Truncated: disconnect."
-)
-
 
 # The crawl's finish reason when the archive could not write or index.
 ARCHIVE_FAILED = "archive_write_failed"
@@ -193,7 +182,8 @@ class WarcArchiver:
         if self.failure is not None or not response.url.startswith(("http://", "https://")):
             return
         try:
-            exchange = self._exchange(response, request)
+            exchange = exchange_of(response, request, max_payload=self.config.max_payload,
+                                   crawl_id=self.config.crawl_id)
             original, not_modified = self.revisits.original_for(
                 exchange.url, exchange.status, exchange.payload_digest,
                 truncated=bool(exchange.truncated),
@@ -208,7 +198,7 @@ class WarcArchiver:
             # writer's thread as the crawl goes on: one response in flight at most.
             previous, self._inflight = self._inflight, _Inflight(
                 pending, exchange, response_record, original, not_modified,
-                _found_by(request, response.url))
+                found_by_of(request, response.url))
             self._finish(previous)
         except Exception as exc:  # noqa: BLE001 - a signal handler's boundary (see class)
             self._stop_writing("index" if isinstance(exc, sqlite3.Error) else "write", exc)
@@ -306,7 +296,7 @@ class WarcArchiver:
                 "referrer": request.meta.get(meta.REFERRER),
                 "source_id": request.meta.get(meta.SOURCE),
                 "crawl_id": self.config.crawl_id,
-                "via": _chain_start(request),
+                "via": chain_start(request),
                 "recheck": int(bool(request.meta.get(meta.RECHECK))),
             }])
         except sqlite3.Error as exc:
@@ -365,77 +355,3 @@ class WarcArchiver:
         engine = self.crawler.engine
         if engine is not None and engine.spider is not None:
             deferred_from_coro(engine.close_spider_async(reason=ARCHIVE_FAILED))
-
-    def _exchange(self, response: Response, request: Request) -> HttpExchange:
-        body = response.body
-        truncated = request.meta.get(meta.TRUNCATED)
-        if truncated == "length":
-            body = body[: self.config.max_payload]
-        elif "dataloss" in response.flags:
-            truncated = "disconnect"
-        reason = request.meta.pop(meta.REASON, None)
-        if reason is None:
-            try:
-                reason = HTTPStatus(response.status).phrase
-            except ValueError:
-                reason = ""
-        latency = float(request.meta.get("download_latency") or 0.0)
-        fields = provenance(
-            found_by=_found_by(request, response.url), referrer=request.meta.get(meta.REFERRER),
-            source_id=request.meta.get(meta.SOURCE),
-            crawl_id=self.config.crawl_id, via=_chain_start(request),
-            recheck=bool(request.meta.get(meta.RECHECK)))
-        return HttpExchange(
-            url=response.url,
-            method=request.method,
-            request_headers=_request_headers(request),
-            request_body=request.body,
-            protocol=response.protocol or "HTTP/1.1",
-            status=response.status,
-            reason=reason,
-            response_headers=_all_headers(response.headers),
-            body=body,
-            date=utcnow() - timedelta(seconds=latency),
-            ip_address=str(response.ip_address) if response.ip_address else None,
-            truncated=truncated,
-            provenance=fields,
-        )
-
-
-def describe_error(error: BaseException) -> str:
-    """A readable message: Scrapy wraps Twisted's failures in lists of Failure objects."""
-    cause: BaseException | None = error
-    while cause is not None:
-        reasons = getattr(cause, "reasons", None)
-        if reasons:
-            inner = reasons[0].value
-            return f"{type(inner).__name__}: {inner}".strip()
-        cause = cause.__cause__
-    return str(error).strip() or type(error).__name__
-
-
-def _all_headers(headers: Any) -> list[tuple[str, str]]:
-    # getlist(): plain indexing keeps only the last value of a repeated header.
-    return [(name.decode("latin-1"), value.decode("latin-1"))
-            for name in headers for value in headers.getlist(name)]
-
-
-def _request_headers(request: Request) -> list[tuple[str, str]]:
-    # Twisted adds Host itself, so Scrapy's request never has it.
-    host = [("Host", urlsplit(request.url).netloc)]
-    sent = [(k, v) for k, v in _all_headers(request.headers) if k.lower() != "host"]
-    return host + sent
-
-
-def _found_by(request: Request, url: str) -> str:
-    return str(request.meta.get(meta.FOUND_BY) or _unsolicited(url))
-
-
-def _chain_start(request: Request) -> str | None:
-    # RedirectMiddleware lists the URLs a redirected request came through.
-    chain = request.meta.get("redirect_urls")
-    return normalize_url(chain[0]) if chain else None
-
-
-def _unsolicited(url: str) -> str:
-    return FoundBy.ROBOTS if url.split("?")[0].endswith("/robots.txt") else FoundBy.OTHER
