@@ -141,8 +141,11 @@ class SourceSpider(scrapy.Spider):
     def _probe(self, url: str, meta: dict[str, Any]) -> scrapy.Request:
         """A URL that never existed, next to the source: how the site says "not found"
         (a soft 404 page looks like this answer). Archived, flagged, not followed."""
-        parent = url.split("?")[0].rstrip("/").rsplit("/", 1)[0]
-        probe = f"{parent}/vigil-probe-{secrets.token_hex(6)}/"
+        # The source's parent path on its own host: a source at the site's root has its
+        # probe at the root too (cutting the URL's text there would cut into the host).
+        parts = urlsplit(url)
+        parent = parts.path.rstrip("/").rsplit("/", 1)[0]
+        probe = f"{parts.scheme}://{parts.netloc}{parent}/vigil-probe-{secrets.token_hex(6)}/"
         return scrapy.Request(probe, callback=self.parse_probe, errback=self.failed,
                               meta={**inherited(meta), keys.FOUND_BY: PROBE})
 

@@ -219,3 +219,16 @@ def test_a_crawl_listens_on_no_port_and_leaves_no_control_token(vigil: Vigil,
             assert fetching and child.poll() is None, "the crawl finished too soon"
         finally:
             assert child.wait(timeout=120) == 0
+
+
+def test_a_source_at_a_sites_root_is_probed_on_its_own_host(vigil: Vigil) -> None:
+    # The made-up not-found URL sits next to the source: for a site's home page, at its
+    # root on the same host (not a host named after the probe).
+    with SiteServer({"/": Resource(b"<html><body><article><h1>Home</h1><p>Front page "
+                                   b"words to read.</p></article></body></html>")},
+                    host="127.0.0.2") as site:
+        vigil.run("add", site.url("/"))
+        summary = vigil.crawl()
+        probes = [r for r in site.requests if "/vigil-probe-" in r]
+    assert summary["found_by"].get("probe") == 1, summary
+    assert len(probes) == 1 and probes[0].startswith("/vigil-probe-")
