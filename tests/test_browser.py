@@ -294,6 +294,9 @@ setInterval(() => fetch('/tick?' + Date.now()), 150);
 document.getElementById('app').innerHTML = '<h1>Ticking</h1>';</script></body></html>"""
 POPUP = b"""<html><body><div id="app"></div>
 <script>window.open('/plain/', '_blank');</script></body></html>"""
+SLOW = b"""<html><body><div id="app"></div><script>
+document.getElementById('app').innerHTML = '<h1>Drawn before the image came</h1>';
+</script><img src="/slow.png" width=10 height=10 alt=""></body></html>"""
 GREEDY = b"""<html><body><div id="app"></div><script>
 const kept = [];
 setInterval(() => { for (let i = 0; i < 200000; i++) kept.push({i, s: 'x' + i}); }, 5);
@@ -305,10 +308,11 @@ def test_a_page_that_hangs_crashes_or_opens_a_popup_fails_one_that_never_settles
     vigil = Vigil(tmp_path / "home")
     routes = {"/hang/": Resource(HANG), "/busy/": Resource(BUSY), "/popup/": Resource(POPUP),
               "/tick": Resource(b"{}", content_type="application/json"),
-              "/plain/": Resource(PLAIN), "/greedy/": Resource(GREEDY)}
+              "/plain/": Resource(PLAIN), "/greedy/": Resource(GREEDY),
+              "/slow/": Resource(SLOW), "/slow.png": _late(png(10, 10, (0, 0, 0)), 8.0)}
+    pages = ("/hang/", "/busy/", "/popup/", "/greedy/", "/slow/")
     with SiteServer(routes, host="127.0.0.8") as server:
-        vigil.run("add", *(server.url(p) for p in ("/hang/", "/busy/", "/popup/", "/greedy/")),
-                  "--depth", "0")
+        vigil.run("add", *(server.url(p) for p in pages), "--depth", "0")
         started = time.monotonic()
         summary = vigil.crawl("-s", "BROWSER_PAGE_SECONDS=6", "-s", "BROWSER_SETTLE_SECONDS=1",
                               "-s", "BROWSER_MAX_MEMORY_MB=32")
@@ -319,10 +323,22 @@ def test_a_page_that_hangs_crashes_or_opens_a_popup_fails_one_that_never_settles
     assert failures[f"urn:render:{server.url('/hang/')}"]["message"].startswith("timeout")
     assert failures[f"urn:render:{server.url('/popup/')}"]["message"].startswith("popup")
     assert f"urn:render:{server.url('/busy/')}" not in failures
+    assert f"urn:render:{server.url('/slow/')}" not in failures, "a slow load is not a hang"
+    slow = next(body for kind, target, _w, _h, body in _records(vigil)
+                if kind == "resource" and target == dom_uri(server.url("/slow/")))
+    assert b"Drawn before the image came" in slow
     assert failures[f"urn:render:{server.url('/greedy/')}"]["message"].startswith("crashed")
     out = vigil.home / "busy.png"
     vigil.run("get", server.url("/busy/"), "--screenshot", "-o", str(out))
     assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def _late(body: bytes, seconds: float) -> Callable[[BaseHTTPRequestHandler], None]:
+    """A response that comes ``seconds`` late: a host slower than the page's time."""
+    def handler(request: BaseHTTPRequestHandler) -> None:
+        time.sleep(seconds)
+        request.send_resource(Resource(body, content_type="image/png"))  # type: ignore[attr-defined]
+    return handler
 
 
 def _failures(vigil: Vigil) -> list[dict[str, Any]]:

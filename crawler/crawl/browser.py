@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
@@ -43,6 +44,8 @@ _SCROLL = """async (max) => {
   }
   window.scrollTo(0, 0);
 }"""
+# Seconds the DOM and the screenshot may take, after the page's own time.
+CAPTURE_SECONDS = 15
 # Full-page screenshots taller than this are cut (Chromium draws nothing past ~16k px).
 MAX_SCREENSHOT_HEIGHT = 16_000
 
@@ -65,7 +68,7 @@ class BrowserSettings:
         home = settings.get("VIGIL_HOME")
         return cls(
             executable=settings.get("BROWSER_EXECUTABLE") or "/usr/bin/chromium",
-            page_seconds=settings.getfloat("BROWSER_PAGE_SECONDS", 30.0),
+            page_seconds=settings.getfloat("BROWSER_PAGE_SECONDS", 60.0),
             settle_seconds=settings.getfloat("BROWSER_SETTLE_SECONDS", 8.0),
             max_memory_mb=settings.getint("BROWSER_MAX_MEMORY_MB", 512),
             max_tabs=max(1, settings.getint("BROWSER_MAX_TABS", 2)),
@@ -163,7 +166,7 @@ class Browser:
                 RenderFailed("crashed", "the tab crashed")))
             page.on("dialog", self._dismiss)
             return await asyncio.wait_for(self._load(page, response, requested, problems),
-                                          self.config.page_seconds)
+                                          self.config.page_seconds + CAPTURE_SECONDS + 5)
         except TimeoutError:
             raise RenderFailed("timeout", f"the page took more than "
                                f"{self.config.page_seconds:g} s to render") from None
@@ -179,11 +182,33 @@ class Browser:
 
     async def _load(self, page: Any, response: Response, requested: list[str],
                     problems: list[RenderFailed]) -> Rendered:
-        timeout = self.config.page_seconds * 1000
-        await page.goto(response.url, wait_until="load", timeout=timeout)
-        settled = await self._settle(page)
-        await page.evaluate(_SCROLL, self.config.max_scrolls)
-        settled = await self._settle(page) and settled
+        """Load, settle, scroll, settle, capture. A page still loading when its time is up
+        (a slow host, at the crawl's politeness) is captured as far as it got; one whose
+        scripts do not yield to a scroll is hung."""
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.page_seconds
+
+        def left(most: float | None = None) -> float:
+            remaining = max(0.5, deadline - loop.time())
+            return min(remaining, most) if most is not None else remaining
+
+        settled = True
+        try:
+            await page.goto(response.url, wait_until="load", timeout=left() * 1000)
+        except PlaywrightTimeout:
+            settled = False
+        if settled:
+            settled = await self._settle(page, left(self.config.settle_seconds))
+        try:
+            await asyncio.wait_for(page.evaluate(_SCROLL, self.config.max_scrolls),
+                                   left() + 1)
+        except TimeoutError:
+            raise RenderFailed("timeout", "the page's scripts did not yield within "
+                               f"{self.config.page_seconds:g} s") from None
+        settled = await self._settle(page, left(self.config.settle_seconds)) and settled
+        timeout = CAPTURE_SECONDS * 1000
         if problems:
             raise problems[0]
         html = await page.content()
@@ -199,13 +224,12 @@ class Browser:
         return Rendered(url=response.url, html=html, screenshot=shot,
                         requested=tuple(requested), settled=settled)
 
-    async def _settle(self, page: Any) -> bool:
-        """Wait for the network to go idle; False when it did not within the budget."""
+    async def _settle(self, page: Any, seconds: float) -> bool:
+        """Wait for the network to go idle; False when it did not within ``seconds``."""
         from playwright.async_api import TimeoutError as PlaywrightTimeout
 
         try:
-            await page.wait_for_load_state("networkidle",
-                                           timeout=self.config.settle_seconds * 1000)
+            await page.wait_for_load_state("networkidle", timeout=seconds * 1000)
         except PlaywrightTimeout:
             return False
         return True
@@ -268,6 +292,9 @@ class Browser:
         # image, so Scrapy follows those, each hop archived, and the browser gets the end.
         meta.update({keys.FOUND_BY: FoundBy.REQUISITE, keys.REFERRER: page.url,
                      RENDERING: page.url, "dont_retry": True,
+                     # A slot of their own per host, with the crawl's delay and concurrency:
+                     # not queued behind the spider's requests for the whole page's time.
+                     "download_slot": f"{urlsplit(url).hostname or ''}#browser",
                      "dont_redirect": browser_request.is_navigation_request(),
                      "handle_httpstatus_all": browser_request.is_navigation_request()})
         request = Request(url, method=browser_request.method, headers=sent,

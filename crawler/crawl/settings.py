@@ -142,8 +142,9 @@ LOG_LEVEL = "WARNING"
 BROWSER_RENDERER = "crawler.crawl.browser.Browser"
 # Debian's chromium (`make chromium`), driven by Playwright.
 BROWSER_EXECUTABLE = "/usr/bin/chromium"
-# Seconds one page may take, from navigation to screenshot; past it, a failure row.
-BROWSER_PAGE_SECONDS = 30.0
+# Seconds one page may take to load and settle (at the crawl's politeness: a page of 40
+# requests to one host takes 40 s at DOWNLOAD_DELAY=1); then what it shows is captured.
+BROWSER_PAGE_SECONDS = 60.0
 # Of those, seconds to wait for the network to go idle (after load, after scrolling).
 BROWSER_SETTLE_SECONDS = 8.0
 # Megabytes of JavaScript heap a page may use (V8's old space); past it the tab crashes.
