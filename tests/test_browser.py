@@ -218,6 +218,11 @@ def test_vigil_get_screenshot_writes_the_pages_png(rendered: Rendered, tmp_path:
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert width == 1280 and height > 2600, "not the full page"
+    first = tmp_path / "first.png"
+    rendered.vigil.run("get", rendered.url, "--screenshot", "--at", rendered.first["started_at"],
+                       "-o", str(first))
+    assert first.read_bytes().startswith(b"\x89PNG") and first.read_bytes() != data, \
+        "--at did not choose the first crawl's screenshot"
     missing = rendered.vigil.run("get", rendered.url.replace("/app/", "/plain/"),
                                  "--screenshot", "-o", str(tmp_path / "no.png"), ok=False)
     assert missing.returncode != 0, "auto rendered the plain article"
