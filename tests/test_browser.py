@@ -487,3 +487,17 @@ def test_robots_the_destination_policy_and_redirects_hold_for_the_browsers_reque
     dom = next(body for kind, target, _w, _h, body in _records(vigil)
                if kind == "resource" and target == dom_uri(server.url("/policy/")))
     assert b"Followed to the end" in dom
+
+
+def test_without_chromium_a_page_to_render_is_a_failure_row_and_its_links_are_followed(
+        tmp_path: Path) -> None:
+    vigil = Vigil(tmp_path / "home")
+    shell = SHELL.replace(b"</body>", b'<a href="/plain/">the plan</a></body>')
+    with SiteServer({"/app/": Resource(shell), "/plain/": Resource(PLAIN)},
+                    host="127.0.0.8") as server:
+        vigil.run("add", server.url("/app/"))
+        summary = vigil.crawl("-s", "BROWSER_EXECUTABLE=/nonexistent/chromium")
+        assert "/plain/" in server.requests
+    assert summary["status"] == "finished"
+    failures = {f["url"]: f["message"] for f in _failures(vigil)}
+    assert failures[f"urn:render:{server.url('/app/')}"].startswith("no-browser")

@@ -152,7 +152,10 @@ class Browser:
     async def _render(self, response: Response) -> Rendered:
         from playwright.async_api import Error as PlaywrightError
 
-        browser = await self._started()
+        try:
+            browser = await self._started()
+        except PlaywrightError as exc:  # no Chromium there, or it cannot start
+            raise RenderFailed("no-browser", str(exc).splitlines()[0]) from exc
         context = await browser.new_context(
             user_agent=self.config.user_agent or None, viewport={"width": 1280, "height": 900},
             service_workers="block", accept_downloads=False)
