@@ -25,6 +25,11 @@ class FailureReason(StrEnum):
     IGNORED = "IgnoreRequest"  # another component's IgnoreRequest
 
 
+# The crawl's own choices not to fetch (or read) a URL: they say nothing of the page, so
+# the monitor and the rechecks leave them out (a refused citation is no dead link).
+REFUSALS = (FailureReason.ROBOTS, FailureReason.BUDGET, FailureReason.DESTINATION_REFUSED,
+            FailureReason.TOO_LONG_URL, FailureReason.DECODE_CAP)
+
 Row = Mapping[str, Any]  # a row of captures or failures
 
 # What a comparison reads of a crawl's captures and failures: every page of a crawl is
@@ -94,16 +99,18 @@ class CrawlFetches:
     def first_fetches(self, crawl_id: int, found_by: Sequence[str]) -> Iterator[Row]:
         """The crawl's captures, then its failures, of URLs it asked for itself (not a
         redirect's later hops), found as ``found_by`` says; each row's ``kind`` is
-        ``capture`` or ``failure``. URLs robots.txt kept out are no fetch at all."""
+        ``capture`` or ``failure``. URLs the crawl refused itself are no fetch at all."""
         marks = ", ".join("?" * len(found_by))
         yield from self._rows(
             f"SELECT {_CAPTURE_COLUMNS}, 'capture' AS kind FROM captures "
             f"WHERE crawl_id = ? AND via IS NULL AND found_by IN ({marks}) "
             "ORDER BY timestamp, id", [crawl_id, *found_by])
+        refused = ", ".join("?" * len(REFUSALS))
         yield from self._rows(
             f"SELECT {_FAILURE_COLUMNS}, 'failure' AS kind FROM failures "
-            f"WHERE crawl_id = ? AND via IS NULL AND found_by IN ({marks}) AND error != ? "
-            "ORDER BY timestamp, id", [crawl_id, *found_by, FailureReason.ROBOTS])
+            f"WHERE crawl_id = ? AND via IS NULL AND found_by IN ({marks}) "
+            f"AND error NOT IN ({refused}) ORDER BY timestamp, id",
+            [crawl_id, *found_by, *REFUSALS])
 
     def redirect_end(self, crawl_id: int, url: str) -> Row | None:
         """The last capture of the redirect chain that started at ``url`` in the crawl."""

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import ClassVar
 
 from scrapy.exceptions import IgnoreRequest
 
+from archive.fetches import FailureReason
 
-class Reason(StrEnum):
-    """The ``error`` of a failure row when the crawl itself chose not to fetch or read a
-    URL. Other failures keep the exception's name (``TimeoutError``, ``DNSLookupError``…)."""
-
-    # Kept as the exception's old name: the store and the monitor leave these pages out.
-    ROBOTS = "RobotsTxtDisallowed"
-    REDIRECT_LIMIT = "redirect-limit"
-    TOO_LONG_URL = "too-long-url"
-    DESTINATION_REFUSED = "destination-refused"
-    DECODE_CAP = "decode-cap"
-    BUDGET = "budget"
-    IGNORED = "IgnoreRequest"  # another component's IgnoreRequest
+# The reasons are the archive's (its failures table holds them): named once, there.
+Reason = FailureReason
 
 
 # What Scrapy 2.19's middlewares say when they drop a request (tests pin them).

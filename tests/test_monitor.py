@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from conftest import Vigil, edited_seed, send_html
+from conftest import FAST, Vigil, edited_seed, send_html
 from crawler.demo.replica import (
     KEEP_READING,
     OUTSIDE_PDF,
@@ -301,3 +301,23 @@ def test_changes_filters_by_time_kind_and_url(watched: Vigil, news: SiteServer) 
     assert watched.json("changes", "--kind", "edited") == []
     assert watched.json("changes", "--url", news.url(RELATED[1])) == []
     assert watched.run("changes", "--since", "soon", ok=False).returncode == 2
+
+
+def test_pages_the_crawl_refuses_to_fetch_raise_no_event(watched: Vigil) -> None:
+    # Captured once; then refused by the crawl itself, three times (a page failing in three
+    # crawls in a row would be unreachable): related and cited pages past the page budget.
+    watched.crawl()
+    later = [watched.json("crawl", *FAST, "-s", "CRAWL_SOURCE_MAX_PAGES=1")
+             for _ in range(3)]
+    errors = {f["error"] for f in _failures(watched)}
+    assert "budget" in errors, errors
+    events = [e for crawl in later for e in crawl["events"]]
+    assert [e for e in events if e["kind"] in ("dead_link", "unreachable", "removed")] == []
+
+
+def _failures(vigil: Vigil) -> list[dict[str, object]]:
+    import sqlite3
+
+    with sqlite3.connect(vigil.home / "vigil.db") as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT * FROM failures")]

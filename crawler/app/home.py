@@ -41,8 +41,8 @@ CONFIG_TEMPLATE = """\
 # sources = ["riverside-herald"]    # optional: only these sources (names or URLs)
 # kinds = ["removed", "dead_link"]  # optional: only these event kinds
 
-[evidence]
 # An RFC 3161 time-stamping authority: each signed manifest and each export gets a token.
+# [evidence]
 # tsa_url = "https://tsa.example.org/tsr"
 # tsa_cert = "tsa.pem"   # the TSA's certificate (PEM), to check the tokens; relative to this home
 

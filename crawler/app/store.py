@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
-from archive.fetches import FailureReason
+from archive.fetches import REFUSALS
 from archive.found_by import FoundBy
 from archive.index import CaptureIndex
 from archive.schema import Table, ensure
@@ -238,8 +238,8 @@ class Store:
         rows = self.db.query(
             f"SELECT url, found_by, referrer FROM captures WHERE {where} UNION "
             f"SELECT url, found_by, referrer FROM failures WHERE {where} "
-            "AND error != ? ORDER BY url",
-            [*params, *params, FailureReason.ROBOTS])
+            f"AND error NOT IN ({', '.join('?' * len(REFUSALS))}) ORDER BY url",
+            [*params, *params, *REFUSALS])
         return list(rows)
 
     # -- crawls ----------------------------------------------------------------
