@@ -119,6 +119,9 @@ def check_archive(home: Path) -> None:
                 assert not holder.revisit, f"revisit of {capture.url} resolves to nothing"
                 assert record.warc_header("WARC-Refers-To") == holder.record_id
                 record = read_record(home / "warcs", holder.warc, holder.offset)
+            if record.rec_type == "resource":  # a rendered page's screenshot or DOM
+                assert sha256_label(hashlib.sha256(record.body).digest()) == capture.digest
+                continue
             assert record.rec_type == "response"
             if is_stored_digest(capture.digest):  # past the decode cap: kept as stored
                 assert stored_sha256_label(hashlib.sha256(record.body).digest()) == \

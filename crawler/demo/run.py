@@ -12,7 +12,14 @@ import click
 from crawler.app.home import Home
 from crawler.app.runner import CrawlProcessError, crawl_in_subprocess
 from crawler.app.store import Store
-from crawler.demo.replica import DEPTH_TWO, SEED_PATH, news_site, outside_site, quietly_edit
+from crawler.demo.replica import (
+    DEPTH_TWO,
+    LIVE_PATH,
+    SEED_PATH,
+    news_site,
+    outside_site,
+    quietly_edit,
+)
 from crawler.demo.siteserver import Route, SiteServer
 
 # Fixed ports keep the demo's source URL stable between runs; any free port otherwise.
@@ -40,9 +47,9 @@ def _serve(routes: dict[str, Route], address: tuple[str, int]) -> SiteServer:
     raise OSError(f"cannot listen on {host}")
 
 
-def _crawl(home: Home, url: str) -> dict[str, Any]:
+def _crawl(home: Home, urls: list[str]) -> dict[str, Any]:
     try:
-        summary = crawl_in_subprocess(home, [url], DEMO_SETTINGS)
+        summary = crawl_in_subprocess(home, urls, DEMO_SETTINGS)
     except CrawlProcessError as exc:
         raise click.ClickException(f"the demo crawl failed: {exc}") from exc
     if summary["status"] != "finished":
@@ -71,9 +78,13 @@ def run_demo(home: Home, open_store: Callable[[], Store], *, serve_only: bool = 
     try:
         source = store.upsert_source(seed, name="riverside-herald", depth=1,
                                      ignore_robots=False)
-        echo(f"Source:              {source.url}")
+        # An article written by script: rendered in Chromium, with a screenshot beside it.
+        live = store.upsert_source(news.url(LIVE_PATH), name="riverside-herald-live",
+                                   depth=0, ignore_robots=False)
+        echo(f"Sources:             {source.url}")
+        echo(f"                     {live.url} (rendered by script)")
         echo("Capturing …")
-        summary = _crawl(home, source.url)
+        summary = _crawl(home, [source.url, live.url])
         by_kind = ", ".join(f"{n} {k}" for k, n in sorted(summary["found_by"].items()))
         echo()
         echo(f"Captured {summary['pages']} responses ({by_kind}); "
@@ -87,7 +98,7 @@ def run_demo(home: Home, open_store: Callable[[], Store], *, serve_only: bool = 
              "is rewritten,\na related article is replaced by a notice, and the cited "
              "report is withdrawn. Recapturing …")
         quietly_edit(news.routes, outside.routes, outside.base)
-        second = _crawl(home, source.url)
+        second = _crawl(home, [source.url, live.url])
         echo(f"\n{len(second['events'])} change(s) detected:")
         for event in second["events"]:
             echo(f"  {event['kind']:10} {event['url']}")
@@ -105,5 +116,7 @@ Next, try (the archive works with the replica site stopped):
   .venv/bin/{cmd} history {outside.base}/documents/inspection-summary.pdf --json
   .venv/bin/{cmd} changes
   .venv/bin/{cmd} diff {seed}
+  .venv/bin/{cmd} get {news.url(LIVE_PATH)} --screenshot -o live.png
+  .venv/bin/{cmd} serve          # then open http://127.0.0.1:8080/changes
   .venv/bin/warcio check {home.root}/warcs/*.warc.gz
 """, err=True)
