@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -18,6 +18,7 @@ from archive.payload import (
 )
 from archive.reader import StoredRecord, read_record
 from archive.recovery import complete_members
+from archive.resources import DOM_PREFIX, SCREENSHOT_PREFIX
 from archive.urls import normalize_url
 from archive.warcfile import OPEN_SUFFIX
 
@@ -111,6 +112,9 @@ class ReindexReport:
     unreadable: int = 0  # records that could not be read, left unindexed
 
 
+RENDERED_PREFIXES = (SCREENSHOT_PREFIX, DOM_PREFIX)
+
+
 class Reindexer:
     """Makes the index agree with the WARC files: adds rows for records it lacks and
     removes rows that point at no record."""
@@ -169,6 +173,11 @@ class Reindexer:
 
     def _row(self, name: str, offset: int, length: int) -> Capture | None:
         record = read_record(self.warc_dir, name, offset)
+        if record.rec_type == "resource" and record.target_uri.startswith(RENDERED_PREFIXES):
+            # A rendered page's screenshot or DOM: indexed as the archiver indexes it.
+            record = replace(record, status=200, http_headers=[
+                ("Content-Type", record.warc_header("Content-Type") or "")])
+            return capture_of(record, name, offset, length, None, decode_cap=self.decode_cap)
         if record.rec_type not in ("response", "revisit"):
             return None
         original = None

@@ -501,3 +501,19 @@ def test_without_chromium_a_page_to_render_is_a_failure_row_and_its_links_are_fo
     assert summary["status"] == "finished"
     failures = {f["url"]: f["message"] for f in _failures(vigil)}
     assert failures[f"urn:render:{server.url('/app/')}"].startswith("no-browser")
+
+
+def test_reindex_finds_a_rendered_pages_screenshot_and_dom_again(rendered: Rendered,
+                                                                 tmp_path: Path) -> None:
+    import shutil
+    import sqlite3
+
+    copy = Vigil(tmp_path / "home")
+    shutil.copytree(rendered.vigil.home, copy.home)
+    with sqlite3.connect(copy.home / "vigil.db") as conn:
+        lost = conn.execute("DELETE FROM captures WHERE url LIKE 'urn:%'").rowcount
+    assert lost >= 4  # two crawls, a screenshot and a DOM each
+    assert copy.json("reindex")["added"] == lost
+    out = tmp_path / "page.png"
+    copy.run("get", rendered.url, "--screenshot", "-o", str(out))
+    assert out.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
