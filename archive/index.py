@@ -19,6 +19,13 @@ class CaptureNotFound(LookupError):
     """No capture of a URL matches the request."""
 
 
+def is_html(content_type: str | None) -> bool:
+    """Whether a payload of this Content-Type is read as a web page (when none was given,
+    it may be one: the reader decides)."""
+    kind = (content_type or "").lower()
+    return "html" in kind or not kind.strip()
+
+
 @dataclass(frozen=True)
 class Capture:
     """One archived HTTP response (or revisit) and where its record is."""

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from archive.fetches import CrawlFetches, Row
 from archive.found_by import MONITORED_PAGES, FoundBy
+from archive.index import is_html
 from archive.payload import DecodeCapExceeded, is_stored_digest
 from archive.reader import RecordNotFound, read_record
 from archive.resources import dom_uri
@@ -330,5 +331,4 @@ class Monitor:
 
 
 def _is_html(capture: Row) -> bool:
-    kind = (capture.get("content_type") or "").lower()
-    return "html" in kind or not kind
+    return is_html(capture.get("content_type"))

@@ -18,6 +18,7 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from twisted.python.failure import Failure
 
 from archive.found_by import FoundBy
+from archive.index import is_html
 from archive.urls import is_listing_page, is_share_link, normalize_url, same_page, site_key
 from spiders import meta as keys
 from spiders.budgets import HOPS, Budget, Budgets, BudgetSettings
@@ -393,7 +394,7 @@ def _content_type(response: Response) -> bytes:
 
 def _is_html(response: Response) -> bool:
     kind = _content_type(response)
-    if b"html" in kind:
-        return isinstance(response, TextResponse)
+    if kind:
+        return is_html(kind.decode("latin-1")) and isinstance(response, TextResponse)
     # No Content-Type: trust Scrapy's sniffing only when it chose HTML.
-    return not kind and response.__class__.__name__ == "HtmlResponse"
+    return response.__class__.__name__ == "HtmlResponse"

@@ -63,6 +63,14 @@ class Vigil:
         return sorted((self.home / "warcs").glob("*.warc.gz"))
 
 
+def next_second() -> None:
+    """Wait for the clock to enter a new second: mementos are addressed to the second, so
+    a capture made after this is never in the same one as a capture made before."""
+    start = int(time.time())
+    while int(time.time()) == start:
+        time.sleep(0.01)
+
+
 def free_port(host: str) -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))

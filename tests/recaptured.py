@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Vigil, free_port
+from conftest import Vigil, free_port, next_second
 from crawler.demo.siteserver import Resource, SiteServer
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -114,7 +114,7 @@ def recaptured(vigil: Vigil) -> Iterator[SiteServer]:
     with SiteServer(routes, host="127.0.0.2") as site:
         vigil.run("add", site.url(ARTICLE))
         vigil.crawl()
-        time.sleep(1.1)  # the two captures fall in different seconds
+        next_second()  # the two captures fall in different seconds
         routes[REMOVED] = Resource(NOTICE_HTML)
         vigil.crawl()
         yield site

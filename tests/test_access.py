@@ -22,7 +22,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from archive.timeutil import parse_stored
-from conftest import Vigil, free_port, stamp14
+from conftest import Vigil, free_port, next_second, stamp14
 from crawler.demo.replica import SEED_PATH
 from crawler.demo.siteserver import SiteServer
 
@@ -63,7 +63,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             SiteServer(news_site(outside.base), host="127.0.0.2") as news:
         vigil.run("add", news.url(SEED_PATH))
         vigil.crawl()
-        time.sleep(1.1)  # the two captures fall in different seconds
+        next_second()  # the two captures fall in different seconds
         quietly_edit(news.routes, outside.routes, outside.base)
         vigil.crawl()
         port = free_port("127.0.0.1")

@@ -291,6 +291,37 @@ def test_the_rendered_article_replays_in_chromium_with_the_site_gone(
     assert HEADLINE in text and EDITED in text
 
 
+@needs_pywb
+def test_the_review_page_of_a_rendered_edit_shows_both_screenshots(
+        rendered: Rendered, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    [edited] = [e for e in rendered.second["events"] if e["kind"] == "edited"]
+    server, port = start_serve(rendered.vigil)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                                 args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.goto(f"http://127.0.0.1:{port}/changes/{edited['id']}",
+                          wait_until="networkidle")
+                shots = page.locator(".shots img")
+                assert shots.count() == 2
+                # Both pictures loaded, as the browser drew each crawl's page.
+                sizes = page.eval_on_selector_all(
+                    ".shots img", "els => els.map(e => [e.complete, e.naturalWidth])")
+                sources = page.eval_on_selector_all(".shots img", "els => els.map(e => e.src)")
+                page.locator(".shots").screenshot(path=str(tmp_path / "shots.png"))
+            finally:
+                browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    assert sizes == [[True, 1280], [True, 1280]]
+    assert len(set(sources)) == 2
+
+
 # -- bounded ----------------------------------------------------------------------------
 HANG = b"""<html><body><div id="app"></div>
 <script>setTimeout(() => { for (;;) {} }, 50);</script></body></html>"""

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Vigil, free_port, stamp14
+from conftest import Vigil, free_port, next_second, stamp14
 from crawler.demo.replica import OUTSIDE_REPORT, RELATED, SEED_PATH
 from crawler.demo.siteserver import Resource, SiteServer
 
@@ -99,7 +99,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
             SiteServer(news_site(outside.base), host="127.0.0.2") as news:
         vigil.run("add", news.url(SEED_PATH), "--name", "herald")
         vigil.crawl()
-        time.sleep(1.1)  # the two captures fall in different seconds
+        next_second()  # the two captures fall in different seconds
         quietly_edit(news.routes, outside.routes, outside.base)
         news.routes[MOVED_TO] = news.routes[RELATED[1]]
         news.routes[RELATED[1]] = Resource(b"", status=301,
@@ -188,7 +188,8 @@ def test_the_changes_page_lists_every_event_newest_first_each_linking_its_review
 def _frame_text(page: Any, stamp: str, needle: str = "levee") -> str:
     """The text of the replayed page inside the memento frame of this capture, once it
     shows ``needle``."""
-    for _ in range(200):
+    # Up to a minute: on a loaded machine pywb may still be reindexing when the page loads.
+    for _ in range(600):
         for frame in page.frames:
             if f"/web/{stamp}" in frame.url and frame.parent_frame is not None and \
                     frame.parent_frame.url.startswith(page.url.split("/changes")[0] + "/web/"):

@@ -11,7 +11,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from warcio.warcwriter import WARCWriter
 
 from archive.custody import entry_hash
 from archive.digests import parse_digest, same_digest, warc_sha256
-from conftest import Vigil
+from conftest import Vigil, next_second
 from crawler.demo.replica import SEED_PATH
 from crawler.demo.siteserver import SiteServer
 
@@ -48,7 +47,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
             SiteServer(news_site(outside.base), host="127.0.0.2") as news:
         vigil.run("add", news.url(SEED_PATH))
         vigil.crawl()
-        time.sleep(1.1)  # the two captures fall in different seconds
+        next_second()  # the two captures fall in different seconds
         quietly_edit(news.routes, outside.routes, outside.base)
         vigil.crawl()
         keys = vigil.json("keys")["keys"]

@@ -10,7 +10,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.package_warc import warcinfo_member
 from archive.signing import ensure_keys, sign_raw_p1363, spki_base64
-from conftest import Vigil
+from conftest import Vigil, next_second
 from crawler.demo.replica import SEED_PATH
 from crawler.demo.siteserver import Resource, SiteServer
 
@@ -64,7 +63,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
             SiteServer(news_site(outside.base), host="127.0.0.2") as news:
         vigil.run("add", news.url(SEED_PATH))
         vigil.crawl()
-        time.sleep(1.1)
+        next_second()  # the two captures fall in different seconds
         quietly_edit(news.routes, outside.routes, outside.base)
         vigil.crawl()
     package = root / "levee.wacz"
@@ -217,7 +216,7 @@ def test_a_revisit_has_its_originals_title_in_the_pages_list(tmp_path: Path) -> 
     with SiteServer({"/statement": page}, host="127.0.0.2") as site:
         vigil.run("add", site.url("/statement"), "--depth", "0")
         vigil.crawl()
-        time.sleep(1.1)
+        next_second()  # the two captures fall in different seconds
         vigil.crawl()
     history = vigil.json("history", site.url("/statement"))
     assert [h.get("revisit") for h in history] == [False, True], history

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from archive.cite import Citation, parse_published, site_name
-from archive.index import Capture, CaptureIndex, CaptureNotFound
+from archive.index import Capture, CaptureIndex, CaptureNotFound, is_html
 from archive.metadata import PageMetadata, read_metadata
 from archive.reader import RecordNotFound, read_record
 from archive.timeutil import digits14, parse_stored
@@ -112,7 +112,7 @@ class Citing:
 
 
 def _is_html(capture: Capture) -> bool:
-    return "html" in (capture.content_type or "")
+    return is_html(capture.content_type)
 
 
 def citation(chosen: Chosen, server: str) -> tuple[Citation, PageMetadata]:

@@ -13,6 +13,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from archive.index import CaptureNotFound
+from archive.reader import read_record
+from archive.resources import SCREENSHOT_PREFIX, screenshot_uri
 from archive.timeutil import InvalidDatetime, parse_datetime
 from archive.urls import InvalidURL, validate_url
 from crawler.app.after_crawl import feed_of
@@ -125,6 +127,7 @@ class Desk:
             Route("/signin", self.signin_post, methods=["POST"]),
             Route("/signout", self.signout, methods=["POST"]),
             Route("/desk.css", self.stylesheet),
+            Route("/screenshots/{capture_id:int}.png", self.screenshot),
         ]
 
     # -- responses -------------------------------------------------------------------
@@ -191,11 +194,26 @@ class Desk:
             view = ChangeReader(store.db, self.home.warc_dir).view(event)
             return review_page(view, Reviews(store.db).get(event_id),
                                deliveries_of(store.db, event_id), visit,
-                               request.query_params.get("done"))
+                               request.query_params.get("done"),
+                               _screenshots(store, event.url))
         body = self._with_store(read)
         if body is None:
             return self._bad(request, f"no change #{event_id}", status=404)
         return self._page(request, f"Change #{event_id}", body, visit=visit)
+
+    def screenshot(self, request: Request) -> Response:
+        """A rendered page's screenshot, as archived (only screenshot records are served)."""
+        capture_id = int(request.path_params["capture_id"])
+
+        def read(store: Store) -> bytes | None:
+            capture = store.captures.get(capture_id)
+            if capture is None or not capture.url.startswith(SCREENSHOT_PREFIX):
+                return None
+            return read_record(self.home.warc_dir, capture.warc, capture.offset).body
+        body = self._with_store(read)
+        if body is None:
+            return self._bad(request, f"no screenshot #{capture_id}", status=404)
+        return Response(body, media_type="image/png", headers=HEADERS)
 
     def feed(self, request: Request) -> Response:
         server = self.base or str(request.base_url).rstrip("/")
@@ -319,3 +337,13 @@ def _escape(text: str) -> str:
 def desk_routes(home: Home, base: str | None = None) -> list[BaseRoute]:
     """The desk's routes, to put before the Memento routes in the app."""
     return Desk(home, base=base).routes
+
+
+def _screenshots(store: Store, url: str) -> dict[int, int]:
+    """The page's screenshot captures (when it was rendered), by the crawl that took them."""
+    try:
+        wanted = screenshot_uri(store.captures.resolve(url))
+    except CaptureNotFound:
+        return {}
+    return {c.crawl_id: c.id for c in store.captures.history(wanted)
+            if c.crawl_id is not None and c.id is not None}

@@ -138,7 +138,7 @@ def _kind_section(view: ChangeView) -> str:
     return f"<section class='card'><p>{escape(reason or event.summary)}</p></section>"
 
 
-def _frames(view: ChangeView) -> str:
+def _frames(view: ChangeView, screenshots: Mapping[int, int]) -> str:
     event, before, after = view.event, view.before, view.after
     if event.kind == Kind.DEAD_LINK:
         return (f"<h2>The cited page as last archived</h2><div class='frames one'>"
@@ -149,8 +149,17 @@ def _frames(view: ChangeView) -> str:
     if event.kind == Kind.REMOVED and before:
         shown = [("Last good", before), *([("Now", after)] if after else [])]
     frames = "".join(_frame(label, capture) for label, capture in shown)
+    shots = [(label, screenshots.get(c.crawl_id)) for label, c in shown
+             if c.crawl_id is not None and screenshots.get(c.crawl_id)]
+    pictures = "".join(
+        f"<figure><figcaption><b>{label}</b><span>as the browser drew it</span></figcaption>"
+        f"<a href='/screenshots/{shot}.png'><img src='/screenshots/{shot}.png' "
+        f"alt='{label}: the screenshot of the rendered page' loading='lazy'></a></figure>"
+        for label, shot in shots)
+    screenshots_html = (f"<h3>Screenshots</h3><div class='frames shots'>{pictures}</div>"
+                        if pictures else "")
     return (f"<section aria-labelledby='both'><h2 id='both'>Both captures, side by side</h2>"
-            f"<div class='frames'>{frames}</div></section>")
+            f"<div class='frames'>{frames}</div>{screenshots_html}</section>")
 
 
 def _review_box(event_id: int, review: Review | None, visit: Visit) -> str:
@@ -197,7 +206,10 @@ def _deliveries(found: list[Delivery]) -> str:
 
 
 def review_page(view: ChangeView, review: Review | None, deliveries: list[Delivery],
-                visit: Visit, flash: str | None) -> str:
+                visit: Visit, flash: str | None,
+                screenshots: Mapping[int, int] | None = None) -> str:
+    """``screenshots``: for a rendered page, its screenshot capture's id by crawl id."""
+    screenshots = screenshots or {}
     event = view.event
     assert event.id is not None
     source = (f"<dt>Source</dt><dd>{escape(view.source['name'])} "
@@ -221,6 +233,6 @@ def review_page(view: ChangeView, review: Review | None, deliveries: list[Delive
         f"<div class='card'>{facts}</div>",
         _kind_section(view),
         _review_box(event.id, review, visit),
-        _frames(view),
+        _frames(view, screenshots),
         _deliveries(deliveries),
     ])

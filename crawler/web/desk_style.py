@@ -81,6 +81,8 @@ overflow:hidden}
 .frames figcaption{display:flex;justify-content:space-between;gap:1em;flex-wrap:wrap;
 padding:.45em .8em;font-size:.9em;border-bottom:1px solid var(--line)}
 .frames iframe{display:block;width:100%;height:560px;border:0;background:#fff}
+.shots img{display:block;width:100%;height:auto;max-height:720px;object-fit:cover;
+ object-position:top;border-top:1px solid var(--line)}
 table.list{width:100%;border-collapse:collapse;background:var(--card);border:1px solid
 var(--line);border-radius:8px}
 table.list th,table.list td{text-align:left;padding:.5em .8em;border-bottom:1px solid
