@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -25,7 +24,7 @@ from crawler.web.desk_history import signin_form, source_states, sources_page, t
 from crawler.web.desk_layout import CSP, shell
 from crawler.web.desk_pages import changes_page, review_page
 from crawler.web.desk_style import CSS
-from crawler.web.pages import BadRequest
+from crawler.web.memento import target_url
 from monitor import reviews
 from monitor.alerts import deliveries_of
 from monitor.change_view import ChangeReader
@@ -41,7 +40,6 @@ from monitor.reviews import InvalidReview, Reviews
 
 FILTERS = ("kind", "source", "url", "since")
 TIMELINE_PREFIX = "/web/*/"
-_COLLAPSED = re.compile(r"^(https?):/(?!/)")  # a proxy may collapse the URL's "//"
 LIST_LIMIT = 500
 TITLES_READ = 50  # headlines read from the WARCs per request; the rest wait for the cache
 HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
@@ -76,14 +74,7 @@ def _filter(request: Request) -> tuple[ChangeFilter, dict[str, str]]:
 
 def _page_url(request: Request) -> str:
     """The URL of /web/*/<url>, undecoded as the client sent it (its "//" and query too)."""
-    raw = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
-    target = _COLLAPSED.sub(r"\1://", raw[len(TIMELINE_PREFIX):])
-    if request.url.query:
-        target += "?" + request.url.query
-    try:
-        return validate_url(target)
-    except InvalidURL as exc:
-        raise BadRequest(str(exc)) from exc
+    return target_url(request, TIMELINE_PREFIX.count("/"))
 
 
 def _local(path: str) -> str:
