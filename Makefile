@@ -27,7 +27,8 @@ $(PYWB_STAMP):
 	touch $(PYWB_STAMP)
 
 # demo-data is the demo's own scratch home: start it fresh so each run tells the same story.
-demo: install
+# Chromium renders the replica's script-written article.
+demo: install chromium
 	rm -rf demo-data
 	$(BIN)/vigil --home demo-data demo
 
