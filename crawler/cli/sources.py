@@ -14,7 +14,6 @@ from archive.urls import InvalidURL, validate_url
 from crawler.app.store import Source, SourceNotFound, Store
 from crawler.cli.context import Context, emit_json, fail, pass_context
 from crawler.scheduling.rules import QuietHours, ScheduleError, cron_trigger, parse_interval
-from monitor.extract import ExtractOptions, InvalidOption
 
 
 def schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -146,6 +145,9 @@ def add(ctx: Context, urls: tuple[str, ...], name: str | None, depth: int | None
     candidates = list(urls) + (_read_url_file(from_file) if from_file else [])
     if not candidates:
         fail("no URL given (pass URLs or --from-file FILE)")
+    # Imported here: the reader's modules (lxml, its patterns) only `add` needs.
+    from monitor.extract import ExtractOptions, InvalidOption
+
     try:
         checked = [validate_url(u) for u in candidates]
         ExtractOptions(include=include, remove=remove, ignore=ignore).validate()

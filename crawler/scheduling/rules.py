@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
-from apscheduler.triggers.cron import CronTrigger
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 DEFAULT_EVERY = 86400  # a day
 MAX_EVERY = 3650 * 86400  # ten years: beyond that a schedule is a typo
@@ -40,6 +42,10 @@ def format_interval(seconds: int) -> str:
 
 def cron_trigger(expression: str) -> CronTrigger:
     """A five-field crontab expression, in UTC."""
+    # Imported here: APScheduler is a twentieth of a second that only cron schedules need
+    # (every `vigil sources` would pay it).
+    from apscheduler.triggers.cron import CronTrigger
+
     try:
         trigger = CronTrigger.from_crontab(expression, timezone=UTC)
     except ValueError as exc:
