@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -190,6 +190,18 @@ class CaptureIndex:
         if found is None:
             raise CaptureNotFound(self._explain(key, any_status))
         return found
+
+    def in_second(self, url: str, at: datetime, any_status: bool = False) -> Capture | None:
+        """The latest capture of ``url`` within the whole second of ``at``: the one a
+        14-digit memento time names (the closest to ``at`` may be in the second before,
+        a few milliseconds away)."""
+        key = self.resolve(url)
+        status = "" if any_status else " AND payload_status BETWEEN 200 AND 299"
+        start = at.replace(microsecond=0)
+        return next(self._query(f"url = ?{status} AND timestamp >= ? AND timestamp < ? "
+                                "ORDER BY timestamp DESC, id DESC LIMIT 1",
+                                [key, warc_date(start),
+                                 warc_date(start + timedelta(seconds=1))]), None)
 
     def _explain(self, key: str, any_status: bool) -> str:
         if not self.has_url(key):

@@ -144,3 +144,19 @@ def test_export_takes_the_captures_between_since_and_until_both_included(
         assert hours(NOON + timedelta(hours=4), None) == []
     finally:
         store.close()
+
+
+def test_a_14_digit_time_names_the_capture_made_in_that_second(tmp_path: Path) -> None:
+    # 10 ms before the second and 50 ms into it: the closest to hh:mm:01.000 is the first,
+    # but /web/…01/ names the second.
+    store = _home_store(tmp_path)
+    try:
+        second = NOON.replace(second=1)
+        _capture(store, "http://127.0.0.2/a/", second - timedelta(milliseconds=10), offset=0)
+        _capture(store, "http://127.0.0.2/a/", second + timedelta(milliseconds=50), offset=10)
+        assert store.captures.closest("http://127.0.0.2/a/", second).moment.second == 0
+        found = store.captures.in_second("http://127.0.0.2/a/", second)
+        assert found is not None and found.moment == second + timedelta(milliseconds=50)
+        assert store.captures.in_second("http://127.0.0.2/a/", NOON.replace(second=5)) is None
+    finally:
+        store.close()

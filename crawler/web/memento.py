@@ -152,7 +152,8 @@ class Memento:
                 raise BadRequest(f"malformed Accept-Datetime: {header!r}") from exc
             if at is None or at.tzinfo is None:
                 raise BadRequest(f"Accept-Datetime must be an HTTP date in GMT: {header!r}")
-        capture = self.closest(asked, at)
+        # An HTTP date names a whole second, as a 14-digit memento time does.
+        capture = self.closest(asked, at, whole_second=True)
         url = capture.url
         urls = self._urls(url)
         return RedirectResponse(f"/web/{digits14(capture.moment)}/{quoted(url)}", 302,
@@ -161,12 +162,15 @@ class Memento:
             "Link": f'<{url}>; rel="original", <{urls["link"]}>; rel="timemap"; '
                     'type="application/link-format"'})
 
-    def closest(self, url: str, at: datetime | None) -> Capture:
+    def closest(self, url: str, at: datetime | None, *, whole_second: bool = False) -> Capture:
         """The capture of ``url`` nearest ``at`` (the latest without), whatever its status:
-        a memento of a redirect or an error is a memento too."""
+        a memento of a redirect or an error is a memento too. With ``whole_second`` (a
+        14-digit time), a capture made in that second comes first."""
         store, index = self._index()
         try:
-            return index.closest(url, at, any_status=True)
+            found = index.in_second(url, at, any_status=True) \
+                if whole_second and at is not None else None
+            return found or index.closest(url, at, any_status=True)
         finally:
             store.close()
 
@@ -185,7 +189,8 @@ class Memento:
                 at = parse_datetime(match.group(1))
             except InvalidDatetime as exc:
                 raise BadRequest(str(exc)) from exc
-        capture = self.closest(asked, at)
+        capture = self.closest(asked, at, whole_second=match is not None and
+                               len(match.group(1)) == 14)
         found = digits14(capture.moment)
         url = capture.url
         if match is None or found != match.group(1) or url != normalize_url(asked):
