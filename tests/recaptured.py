@@ -78,8 +78,11 @@ def article(handler: BaseHTTPRequestHandler) -> None:
     handler.wfile.write(ARTICLE_HTML)
 
 
-def wait_for(url: str) -> None:
-    for _ in range(300):
+def wait_for(url: str, seconds: float = 90.0) -> None:
+    """Until ``url`` answers (any HTTP status): pywb's start can take tens of seconds on a
+    loaded machine."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(url, timeout=2).close()
             return
@@ -91,16 +94,26 @@ def wait_for(url: str) -> None:
 
 
 def start_serve(vigil: Vigil, *extra: str) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port("127.0.0.1")
-    while free_port("127.0.0.1") == port + 1:
+    """`vigil serve` on a free port whose next port (the replay's) is free too. Another
+    test may take that next port between the look and the start: then on other ports."""
+    for attempt in range(3):
         port = free_port("127.0.0.1")
-    server = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--home", str(vigil.home),
-                               "serve", "--port", str(port), *extra],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(f"http://127.0.0.1:{port}/")
-    if WAYBACK.exists():
-        wait_for(f"http://127.0.0.1:{port + 1}/static/wombat.js")
-    return server, port
+        while free_port("127.0.0.1") == port + 1:
+            port = free_port("127.0.0.1")
+        server = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--home",
+                                   str(vigil.home), "serve", "--port", str(port), *extra],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(f"http://127.0.0.1:{port}/")
+            if WAYBACK.exists():
+                wait_for(f"http://127.0.0.1:{port + 1}/static/wombat.js")
+            return server, port
+        except AssertionError:
+            server.terminate()
+            server.wait(timeout=20)
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 @contextmanager
