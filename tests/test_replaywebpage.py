@@ -82,7 +82,7 @@ def _replay(player: Path, site: Path, wacz: Path, url: str, stamp: str) -> str:
             try:
                 page = browser.new_page()
                 page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
-                deadline = time.monotonic() + 60
+                deadline = time.monotonic() + 180  # generous: the machine may be loaded
                 while time.monotonic() < deadline:  # the service worker loads the WACZ
                     for frame in page.frames:
                         if f"{stamp}mp_/" not in frame.url:
