@@ -64,9 +64,9 @@ def _verification(player: Path, site: Path, wacz: Path) -> dict[str, Any]:
             try:
                 page = browser.new_page()
                 page.goto(base + "/index.html")
-                # The service worker loads and verifies the WACZ: a minute on a quiet machine
-                # was seen to be too little for it on a loaded one.
-                deadline = time.monotonic() + 180
+                # The service worker loads and verifies the WACZ (seconds alone, over a
+                # minute in a loaded full run).
+                deadline = time.monotonic() + 90
                 while time.monotonic() < deadline:
                     for frame in page.frames:
                         if "/replay/?source=" not in frame.url:
@@ -103,7 +103,10 @@ def test_replaywebpage_shows_the_export_signed_and_a_re_signed_copy_not(
     vigil.run("export", "--wacz", str(wacz))
     with zipfile.ZipFile(wacz) as package:
         digest = json.loads(package.read("datapackage-digest.json"))
-    shown = _verification(player, tmp_path / "site", wacz)
+    # Once more in a new browser and origin if the first never got as far as verifying:
+    # in full runs its service worker sometimes never loaded the package at all.
+    shown = _verification(player, tmp_path / "site", wacz) or \
+        _verification(player, tmp_path / "site-again", wacz)
     assert shown, "ReplayWeb.page never recorded its verification of the package"
     assert shown["signature"]["matched"] is True, shown
     assert shown["publicKey"]["expected"] == digest["signedData"]["publicKey"]
