@@ -8,7 +8,6 @@ import random
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from recaptured import wait_for
 
 from archive.timeutil import parse_stored
 from conftest import Vigil, free_port, next_second, stamp14
@@ -74,24 +74,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait(base + "/")
-            _wait(f"http://127.0.0.1:{port + 1}/")
+            wait_for(base + "/")
+            wait_for(f"http://127.0.0.1:{port + 1}/")
             yield Served(vigil, base, news, outside)
         finally:
             server.terminate()
             server.wait(timeout=20)
-
-
-def _wait(url: str) -> None:
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} never answered")
 
 
 def test_timemaps_agree_with_history(served: Served) -> None:

@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from recaptured import wait_for
 
 from conftest import Vigil, free_port, next_second, stamp14
 from crawler.demo.replica import OUTSIDE_REPORT, RELATED, SEED_PATH
@@ -76,18 +76,6 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _wait(url: str) -> None:
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} never answered")
-
-
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     """The replica captured twice: its lead article quietly edited, a related article taken
@@ -115,8 +103,8 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait(base + "/changes")
-            _wait(f"http://127.0.0.1:{port + 1}/")
+            wait_for(base + "/changes")
+            wait_for(f"http://127.0.0.1:{port + 1}/")
             yield Desk(vigil, base, news, outside)
         finally:
             server.terminate()
@@ -447,7 +435,7 @@ def test_without_the_token_writing_is_off_and_every_write_refused(tmp_path: Path
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        _wait(f"http://127.0.0.1:{port}/sources")
+        wait_for(f"http://127.0.0.1:{port}/sources")
         off = Desk(vigil, f"http://127.0.0.1:{port}", None, None)  # type: ignore[arg-type]
         page = off.get("/signin").read().decode()
         assert "Writing from the browser is off" in page and "type='password'" not in page
