@@ -135,10 +135,11 @@ def _http_response(exchange: HttpExchange) -> LatinHeaders:
 
 def build_exchange_records(builder: RecordBuilder, exchange: HttpExchange,
                            original: Original | None = None,
-                           not_modified: bool = False) -> tuple[Any, Any]:
-    """Return (response or revisit, request) records; the request is WARC-Concurrent-To
-    the first. With ``original``, the response is a revisit record: of an identical
-    payload, or (``not_modified``) of a 304 answer to a conditional request."""
+                           not_modified: bool = False) -> tuple[Any, Any | None]:
+    """Return (response, request) records, the request WARC-Concurrent-To the response;
+    or, with ``original``, (revisit, None): a revisit of an identical payload, or
+    (``not_modified``) of a 304 answer to a conditional request, which carries the
+    request's validators itself instead of a request record (README: Deduplication)."""
     if original is None:
         http = _http_response(exchange)
         fields = _response_fields(exchange)
@@ -147,7 +148,7 @@ def build_exchange_records(builder: RecordBuilder, exchange: HttpExchange,
             exchange.url, "response", payload=BytesIO(exchange.body),
             length=len(exchange.body), warc_headers_dict=fields, http_headers=http)
     else:
-        response = build_revisit(builder, exchange, original, not_modified)
+        return build_revisit(builder, exchange, original, not_modified), None
     return response, _request_record(builder, exchange, response)
 
 
@@ -155,6 +156,7 @@ def build_revisit(builder: RecordBuilder, exchange: HttpExchange, original: Orig
                   not_modified: bool) -> Any:
     """A revisit record: the HTTP headers as received, no body, pointing at the original."""
     fields = _response_fields(exchange)
+    fields.update(sent_validators(exchange.request_headers))
     fields["WARC-Refers-To"] = original.record_id
     # The record holds the headers only: say so, as Heritrix and pywb expect.
     fields["WARC-Truncated"] = "length"
@@ -172,6 +174,21 @@ def build_revisit(builder: RecordBuilder, exchange: HttpExchange, original: Orig
     else:
         record.rec_headers.replace_header("WARC-Profile", REVISIT_IDENTICAL)
     return record
+
+
+# A revisit has no request record: what gives a 304 its meaning is the validators the
+# request sent, kept in the revisit's own header as extension fields, as Heritrix keeps a
+# server-not-modified revisit's ETag and Last-Modified (WARC-Etag, WARC-Last-Modified).
+# The rest of the request is the crawl's (User-Agent and Accept-* in warcinfo, Referer in
+# Vigil-Referrer) or the original's, whose request record stays.
+SENT_VALIDATORS = {"if-none-match": "Vigil-If-None-Match",
+                   "if-modified-since": "Vigil-If-Modified-Since"}
+
+
+def sent_validators(request_headers: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """The conditional request headers as sent, under their revisit field names."""
+    return {SENT_VALIDATORS[name.lower()]: value for name, value in request_headers
+            if name.lower() in SENT_VALIDATORS}
 
 
 def _request_record(builder: RecordBuilder, exchange: HttpExchange, response: Any) -> Any:

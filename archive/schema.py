@@ -87,7 +87,10 @@ FAILURES = Table(
 
 WARCS = Table(
     "warcs",
-    {"name": str, "crawl_id": int, "closed_at": str, "size": int, "sha256": str},
+    {"name": str, "crawl_id": int, "closed_at": str, "size": int, "sha256": str,
+     # The SHA-256 a signed manifest last listed for it: the next manifest lists only the
+     # files whose hash it has not signed yet (NULL in a home made before: listed once).
+     "signed_sha256": str},
     pk="name",
 )
 

@@ -196,17 +196,38 @@ class ManifestEntry:
     size: int
 
 
+# A manifest with ``"lists": "changes"`` lists only the files added or changed since the
+# manifest before it, and in ``deletions`` the files deleted since (each with the custody
+# entry that logged it): what the chain signs is the union, each file at its latest hash.
+# A manifest without it (all of them before, and an export's) lists every file.
+LISTS = "lists"
+CHANGES = "changes"
+DELETIONS = "deletions"
+
+
+@dataclass(frozen=True)
+class Deletion:
+    name: str
+    sha256: str
+    custody: int  # the position of the custody entry that logged it
+
+
 def sign_manifest(manifest_dir: Path, key_dir: Path, entries: Iterable[ManifestEntry],
-                  about: dict[str, Any]) -> Path:
+                  about: dict[str, Any], *,
+                  changes: Iterable[Deletion] | None = None) -> Path:
     """Write ``manifest-<time>.json`` listing the files and their SHA-256 and naming the
     manifest before it (so none can be taken out unseen), and its detached Ed25519
-    signature ``.sig`` (base64) over the manifest's exact bytes."""
+    signature ``.sig`` (base64) over the manifest's exact bytes. With ``changes`` (the
+    deletions since the manifest before), ``entries`` are what changed since it."""
     manifest_dir.mkdir(parents=True, exist_ok=True)
     created = warc_date(utcnow())
     before = latest_manifest(manifest_dir)
     previous = {"name": before.name, "sha256": file_sha256(before)} if before else None
     body = {"created": created, **about, "previous": previous,
             "files": [e.__dict__ for e in sorted(entries, key=lambda e: e.name)]}
+    if changes is not None:
+        body[LISTS] = CHANGES
+        body[DELETIONS] = [d.__dict__ for d in sorted(changes, key=lambda d: d.custody)]
     data = json.dumps(body, indent=1, sort_keys=True).encode("utf-8")
     path = manifest_dir / f"manifest-{created.replace(':', '').replace('.', '')}.json"
     path.write_bytes(data)

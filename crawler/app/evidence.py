@@ -3,7 +3,6 @@ a package's check by its recipient, and the one sanctioned way to delete a WARC 
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tempfile
@@ -18,7 +17,7 @@ from archive.custody import DELETION, EXPORT, VERIFY, append, check_chain
 from archive.export import Selection, pages_jsonl, select
 from archive.found_by import ARTICLE_PAGES
 from archive.index import Capture
-from archive.manifests import check_manifests
+from archive.manifests import check_manifests, signed_files
 from archive.package_warc import write_package_warc
 from archive.reader import read_record
 from archive.replayindex import resolve_wacz
@@ -201,10 +200,16 @@ def _extras(home: Home, folder: Path, warc: Path, selection: Selection,
                     manifest.with_name(manifest.name + SIGNATURE_SUFFIX).read_bytes())]
     for name in (PUBLIC_KEY, ECDSA_PUBLIC_KEY, BINDING):
         extras.append(Extra(name, (home.key_dir / name).read_bytes()))
+    # The manifests that signed the source files at their hashes (each lists what changed
+    # when it was signed), and the latest one.
+    signing = signed_files(home.manifest_dir)
+    carried = {signing[n].manifest for n in sources if n in signing}
     latest = latest_manifest(home.manifest_dir)
     if latest is not None:
+        carried.add(latest)
+    for manifest in sorted(carried):
         for suffix in ("", SIGNATURE_SUFFIX, TOKEN_SUFFIX):
-            path = latest.with_name(latest.name + suffix)
+            path = manifest.with_name(manifest.name + suffix)
             if path.exists():
                 extras.append(Extra(HOME_MANIFEST.removeprefix(LOGS) + path.name,
                                     path.read_bytes()))
@@ -212,11 +217,9 @@ def _extras(home: Home, folder: Path, warc: Path, selection: Selection,
 
 
 def _signed_files(home: Home) -> dict[str, str]:
-    manifest = latest_manifest(home.manifest_dir)
-    if manifest is None:
-        return {}
-    files: list[dict[str, Any]] = json.loads(manifest.read_text())["files"]
-    return {e["name"]: e["sha256"] for e in files}
+    """Each file's SHA-256 as the home's chain of manifests signs it."""
+    return {name: str(signed.entry.get("sha256"))
+            for name, signed in signed_files(home.manifest_dir).items()}
 
 
 @dataclass(frozen=True)

@@ -191,7 +191,9 @@ class WarcArchiver:
                 else (None, False)
             response_record, request_record = build_exchange_records(
                 self.writer.builder, exchange, original and original[1], not_modified)
-            pending = self.writer.submit(response_record, request_record)
+            # A revisit has no request record (it carries the validators sent).
+            pending = self.writer.submit(response_record, *(
+                [request_record] if request_record is not None else []))
             # What a browser archives beside the page (its screenshot) points at this.
             request.meta[RECORD_ID] = response_record.rec_headers.get_header("WARC-Record-ID")
             # The previous response is written now, while this one is compressed on the
@@ -209,7 +211,7 @@ class WarcArchiver:
             return
         located = self.writer.finish(inflight.pending)[0]
         exchange, original = inflight.exchange, inflight.original
-        self.stats.inc_value("archive/records_written", 2)
+        self.stats.inc_value("archive/records_written", 1 if original is not None else 2)
         self.stats.inc_value("archive/responses")
         self.stats.inc_value(f"archive/found_by/{inflight.found_by}")
         self.stats.inc_value("archive/payload_bytes", len(exchange.body))
