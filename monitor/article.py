@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import NamedTuple
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
@@ -33,6 +33,21 @@ _CELLS = frozenset(("td", "th"))
 # fast path, and only shares and a rough floor are asked of it.
 _TEXT_LEN = etree.XPath("string-length(.)")
 _TEXT = etree.XPath("string(.)")
+
+
+# An absolute path ("/a/b.html", not "//host") of plain characters and no dot segment: its
+# URL is the base's scheme and host and this path, as urljoin would make it, without the
+# two parses urljoin makes of every link (a tenth of an extraction).
+_PLAIN_PATH = re.compile(r"(?!.*/\.)/(?!/)[A-Za-z0-9_.~%/-]*\Z")
+
+
+def _origin(url: str) -> str | None:
+    """``scheme://netloc`` of an http(s) URL, as urljoin reads them; None otherwise."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else None
 
 
 class Block(NamedTuple):
@@ -82,6 +97,7 @@ def article_blocks(container: etree._Element, url: str, prose: Prose,
     links = link_words = 0
     outlinks: dict[str, None] = {}
     skipped: etree._Element | None = None
+    origin = _origin(url)
     # One flat walk that steps over furniture: it is most of an extraction, and each pass
     # over the tree costs a Python object per element.
     walk = etree.iterwalk(container, events=("start", "end"))
@@ -109,10 +125,11 @@ def article_blocks(container: etree._Element, url: str, prose: Prose,
             parts.append(" ")
         elif tag == "a" and event == "start":
             links += 1
-            link_words += len(str(_TEXT(el)).split())
+            link_words += len(str(_TEXT(el) if len(el) else el.text or "").split())
             href = (el.get("href") or "").strip()
             if href and not href.startswith("#"):
-                target = urljoin(url, href)
+                target = origin + href if origin is not None and _PLAIN_PATH.match(href) \
+                    else urljoin(url, href)
                 if target.startswith(("http://", "https://")):
                     outlinks[target] = None
         if event == "start":
