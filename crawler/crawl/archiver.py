@@ -22,7 +22,7 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.defer import deferred_from_coro
 from twisted.python.failure import Failure
 
-from archive.cdxj import cdxj_line, scratch_lines, write_cdxj, write_lines
+from archive.cdxj import cdxj_line, scratch_lines, write_cdxj, write_zipnum
 from archive.found_by import FoundBy
 from archive.index import Capture
 from archive.reader import StoredRecord
@@ -168,7 +168,7 @@ class WarcArchiver:
             return
         with lines:
             lines.seek(0)
-            write_lines(lines, warc.name, self.config.home / "indexes")
+            write_zipnum(lines, warc.name, self.config.home / "indexes")
 
     # -- signals ---------------------------------------------------------------
     def bytes_received(self, data: bytes, request: Request, spider: Spider) -> None:
