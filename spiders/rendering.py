@@ -68,6 +68,8 @@ _SCRIPT = re.compile(rb"<script\b[^>]*>(.*?)</script>", re.I | re.S)
 _EXTERNAL_SCRIPT = re.compile(rb"<script\b[^>]*\bsrc\s*=", re.I)
 _BODY = re.compile(rb"<body\b[^>]*>(.*)", re.I | re.S)
 _TAG = re.compile(rb"<[^>]*>")
+# What ``bytes.split()`` splits on: the characters that are not text.
+_SPACES = b" \t\n\r\x0b\x0c"
 # A block whose text no reader sees (skipped), or a run of text between tags.
 _TEXT_RUN = re.compile(rb"<(script|style|noscript|template|svg)\b.*?</\1\s*>|>([^<]+)",
                        re.I | re.S)
@@ -86,10 +88,10 @@ def visible_text_length(html: bytes, enough: int = 0) -> int:
     counted (rough); counting stops once past ``enough``, if given."""
     body = _BODY.search(html)
     count = 0
-    for match in _TEXT_RUN.finditer(body.group(1) if body else html):
+    for match in _TEXT_RUN.finditer(html, body.start(1) if body else 0):
         run = match.group(2)
         if run:
-            count += sum(len(word) for word in run.split())
+            count += len(run.translate(None, _SPACES))
             if enough and count > enough:
                 break
     return count
