@@ -243,3 +243,24 @@ def sha256_digest(data: bytes) -> str:
 def sha256_label(digest: bytes) -> str:
     """A SHA-256 digest already computed, written as ``sha256_digest`` writes it."""
     return "sha256:" + digest.hex()
+
+
+def stored_payload_fields(chunks: Callable[[], Iterable[bytes]], codings: Sequence[str],
+                          body_sha256: bytes, body_size: int,
+                          cap: int = DEFAULT_DECODE_CAP) -> tuple[str, int]:
+    """(index digest, size) of a payload whose stored body is read in ``chunks()``, never
+    held whole (a body spooled to disk), as ``archive.reindex`` labels one in hand: of the
+    payload; of the body as stored (``stored_sha256_label``) past the cap; of the body,
+    unlabelled, when it does not decode as its headers claim."""
+    if not codings:
+        return sha256_label(body_sha256), body_size
+    hasher, size = hashlib.sha256(), 0
+    try:
+        for piece in iter_decoded(chunks(), codings, cap):
+            hasher.update(piece)
+            size += len(piece)
+    except DecodeCapExceeded:
+        return stored_sha256_label(body_sha256), body_size
+    except PayloadDecodeError:
+        return sha256_label(body_sha256), body_size
+    return sha256_label(hasher.digest()), size

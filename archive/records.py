@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from io import BytesIO
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from warcio.recordbuilder import RecordBuilder
@@ -21,6 +22,9 @@ from archive.timeutil import warc_date
 # Twisted already moves Transfer-Encoding out of the response headers when it
 # de-chunks; this is the safety net for any other HTTP client feeding us.
 _HOP_BY_HOP_RENAMED = {"transfer-encoding": "X-Vigil-Orig-Transfer-Encoding"}
+
+# How much of a spooled body is read at a time.
+SPOOL_READ = 1 << 20
 
 
 class LatinHeaders(StatusAndHeaders):  # type: ignore[misc]
@@ -53,12 +57,43 @@ class HttpExchange:
     # Extension fields (WARC 1.1 allows named fields of one's own): how vigil came to
     # fetch this, so the index can be rebuilt from the WARC alone.
     provenance: tuple[tuple[str, str], ...] = ()
+    # A body too large to hold (spooled to disk as it arrived): the whole of this file is
+    # the body, read in chunks, and ``body`` is empty.
+    spool: IO[bytes] | None = None
+
+    @cached_property
+    def body_length(self) -> int:
+        """Bytes of the body as stored."""
+        if self.spool is None:
+            return len(self.body)
+        return os.fstat(self.spool.fileno()).st_size
+
+    def body_chunks(self) -> Iterator[bytes]:
+        """The body as stored, in pieces of at most a mebibyte."""
+        if self.spool is None:
+            yield self.body
+            return
+        self.spool.seek(0)
+        while chunk := self.spool.read(SPOOL_READ):
+            yield chunk
+
+    def body_stream(self) -> IO[bytes]:
+        """The body as stored, as a file at its start (the record's payload)."""
+        if self.spool is None:
+            return BytesIO(self.body)
+        self.spool.seek(0)
+        return self.spool
 
     @cached_property
     def body_sha256(self) -> bytes:
         """SHA-256 of the body as stored (hashed once: the record, the revisit decision
         and the index row all need it)."""
-        return hashlib.sha256(self.body).digest()
+        if self.spool is None:
+            return hashlib.sha256(self.body).digest()
+        hasher = hashlib.sha256()
+        for chunk in self.body_chunks():
+            hasher.update(chunk)
+        return hasher.digest()
 
     @property
     def payload_digest(self) -> str:
@@ -75,13 +110,15 @@ def warc_digest(sha256: bytes) -> str:
 _EMPTY_DIGEST = warc_digest(hashlib.sha256(b"").digest())
 
 
-def _digest_fields(http: StatusAndHeaders, body: bytes, payload_digest: str,
-                   ) -> dict[str, str]:
-    """Block and payload digests from the bytes in hand; warcio would read the payload
-    twice more to make them. SHA-256, as RotatingWarcWriter's builder makes them."""
+def _digest_fields(http: StatusAndHeaders, body: bytes | Iterable[bytes],
+                   payload_digest: str) -> dict[str, str]:
+    """Block and payload digests from the bytes in hand (or read in chunks); warcio
+    would read the payload twice more to make them. SHA-256, as RotatingWarcWriter's
+    builder makes them."""
     http.compute_headers_buffer()
     block = hashlib.sha256(http.headers_buff)
-    block.update(body)
+    for chunk in (body,) if isinstance(body, bytes) else body:
+        block.update(chunk)
     return {"WARC-Payload-Digest": payload_digest,
             "WARC-Block-Digest": warc_digest(block.digest())}
 
@@ -143,10 +180,11 @@ def build_exchange_records(builder: RecordBuilder, exchange: HttpExchange,
     if original is None:
         http = _http_response(exchange)
         fields = _response_fields(exchange)
-        fields.update(_digest_fields(http, exchange.body, exchange.payload_digest))
+        fields.update(_digest_fields(http, exchange.body_chunks(), exchange.payload_digest))
+        # A spooled body is the record's payload as a stream: the writer reads it in chunks.
         response = builder.create_warc_record(
-            exchange.url, "response", payload=BytesIO(exchange.body),
-            length=len(exchange.body), warc_headers_dict=fields, http_headers=http)
+            exchange.url, "response", payload=exchange.body_stream(),
+            length=exchange.body_length, warc_headers_dict=fields, http_headers=http)
     else:
         return build_revisit(builder, exchange, original, not_modified), None
     return response, _request_record(builder, exchange, response)

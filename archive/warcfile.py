@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import tempfile
 import zlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -96,11 +97,63 @@ def _member_of(data: bytes, level: int) -> tuple[bytes, str]:
     return member, hashlib.sha256(member).hexdigest()
 
 
+# Records with a payload this large (a body spooled to disk, say) are never held whole:
+# serialised and compressed as a stream into an unnamed file beside the WARCs, and copied
+# from it into the WARC when their turn comes.
+STREAM_MIN = 4 << 20
+_COPY = 1 << 20
+
+
+class _GzipFile:
+    """warcio writes a large record into this: gzipped as it comes, into a file."""
+
+    def __init__(self, directory: Path, level: int) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.file: IO[bytes] = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115
+        self._compressor: Any = (
+            isal_zlib.compressobj(level, isal_zlib.DEFLATED, isal_zlib.MAX_WBITS + 16)
+            if level in _ISAL_LEVELS
+            else zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16))
+        self._sha256 = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self._put(self._compressor.compress(data))
+        return len(data)
+
+    def _put(self, member: bytes) -> None:
+        self.file.write(member)
+        self._sha256.update(member)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> tuple[IO[bytes], str]:
+        self._put(self._compressor.flush())
+        self.file.seek(0)
+        return self.file, self._sha256.hexdigest()
+
+
+def _streamed_member_of(record: Any, directory: Path, level: int) -> tuple[IO[bytes], str]:
+    """A large record's gzip member, in a file, and its SHA-256."""
+    out = _GzipFile(directory, level)
+    try:
+        # A builder of its own: this runs on the worker thread while the crawl serialises
+        # other records with the writer's.
+        _Sha256WARCWriter(None, gzip=False, warc_version="1.1")._write_warc_record(out, record)
+        return out.close()
+    except BaseException:
+        out.file.close()
+        raise
+
+
+Member = tuple[bytes | IO[bytes], str]
+
+
 @dataclass(frozen=True)
 class PendingWrite:
     """Records serialised and being compressed; ``RotatingWarcWriter.finish`` writes them."""
 
-    members: tuple[tuple[Any, tuple[bytes, str] | Future[tuple[bytes, str]]], ...]
+    members: tuple[tuple[Any, Member | Future[Member]], ...]
 
 
 class _Sha256WARCWriter(WARCWriter):  # type: ignore[misc]
@@ -179,15 +232,17 @@ class RotatingWarcWriter:
         self._writer.write_record(record)
         return b"".join(collected.chunks)
 
-    def _append(self, record: Any, compressed: tuple[bytes, str]) -> RecordLocation:
+    def _append(self, record: Any, compressed: Member) -> RecordLocation:
         assert self._file is not None and self._name is not None
         member, member_sha256 = compressed
         offset = self._file.tell()
         try:
-            # The file is unbuffered (see _open_new): a write may take only part of it.
-            view = memoryview(member)
-            while view:
-                view = view[self._file.write(view) or 0:]
+            if isinstance(member, bytes):
+                self._put(member)
+            else:
+                with member:
+                    while piece := member.read(_COPY):
+                        self._put(piece)
         except OSError as exc:
             # Cut the partial member so the file still ends on a record boundary; the
             # running hash no longer describes it.
@@ -195,23 +250,36 @@ class RotatingWarcWriter:
             self._file.seek(offset)
             self._whole = None
             raise WarcWriteError(f"cannot write to {self._name}: {exc}") from exc
-        if self._whole is not None:
-            self._whole.update(member)
-        self.bytes_written += len(member)
+        length = self._file.tell() - offset
+        self.bytes_written += length
         return RecordLocation(
             warc=self._name,
             offset=offset,
-            length=len(member),
+            length=length,
             record_id=record.rec_headers.get_header("WARC-Record-ID"),
             payload_digest=record.rec_headers.get_header("WARC-Payload-Digest"),
             member_sha256=member_sha256,
         )
 
+    def _put(self, data: bytes) -> None:
+        assert self._file is not None
+        # The file is unbuffered (see _open_new): a write may take only part of it.
+        view = memoryview(data)
+        while view:
+            view = view[self._file.write(view) or 0:]
+        if self._whole is not None:
+            self._whole.update(data)
+
     def submit(self, *records: Any) -> PendingWrite:
         """Serialise records and start compressing them: large ones on a worker thread,
-        so that the caller goes on meanwhile. ``finish`` writes them, in order."""
-        members: list[tuple[Any, tuple[bytes, str] | Future[tuple[bytes, str]]]] = []
+        so that the caller goes on meanwhile, the largest as a stream (STREAM_MIN).
+        ``finish`` writes them, in order."""
+        members: list[tuple[Any, Member | Future[Member]]] = []
         for record in records:
+            if (record.length or 0) >= STREAM_MIN:
+                members.append((record, _background().submit(
+                    _streamed_member_of, record, self.directory, self.gzip_level)))
+                continue
             data = self._serialise(record)
             members.append((record, _background().submit(_member_of, data, self.gzip_level)
                             if len(data) >= _BACKGROUND_MIN

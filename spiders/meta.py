@@ -17,6 +17,11 @@ RECHECK: Final = "vigil_recheck"  # fetched again though no longer linked
 # Set by the crawl's components while a request is downloaded.
 RECEIVED: Final = "vigil_received"  # body bytes received so far
 TRUNCATED: Final = "vigil_truncated"  # why the body was cut: "length" or "disconnect"
+SPOOLED: Final = "vigil_spooled"  # the file a body past CRAWL_PARSE_LIMIT went to
 REASON: Final = "vigil_http_reason"  # the status line's reason phrase, as the server sent it
 CONDITIONAL: Final = "vigil_conditional"  # capture id whose validators were sent
 LAST_PAYLOAD: Final = "vigil_last_payload"  # (url, last 2xx capture) the revisit compares with
+
+# What is said of one response's body: reset when the next response's headers arrive (a
+# redirect or a retry copies the meta of the request before it).
+PER_BODY: Final = (RECEIVED, TRUNCATED, SPOOLED)

@@ -25,6 +25,7 @@ from twisted.python.failure import Failure
 from archive.cdxj import cdxj_line, scratch_lines, write_cdxj, write_zipnum
 from archive.found_by import FoundBy
 from archive.index import Capture
+from archive.payload import DEFAULT_DECODE_CAP, stored_payload_fields
 from archive.reader import StoredRecord
 from archive.records import HttpExchange, Original, build_exchange_records, warc_digest
 from archive.reindex import capture_of, provenance
@@ -65,6 +66,8 @@ class ArchiveSettings:
     operator: str
     description: str
     db_timeout: float  # seconds an index write waits for a lock before the crawl fails
+    # CRAWL_DECODE_CAP: a payload decoding past it is indexed as stored, marked.
+    decode_cap: int = DEFAULT_DECODE_CAP
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> ArchiveSettings:
@@ -82,6 +85,7 @@ class ArchiveSettings:
             operator=settings.get("ARCHIVE_OPERATOR") or "",
             description=settings.get("ARCHIVE_DESCRIPTION") or "",
             db_timeout=settings.getfloat("ARCHIVE_DB_TIMEOUT", 30.0),
+            decode_cap=settings.getint("CRAWL_DECODE_CAP", DEFAULT_DECODE_CAP),
         )
 
 
@@ -214,7 +218,7 @@ class WarcArchiver:
         self.stats.inc_value("archive/records_written", 1 if original is not None else 2)
         self.stats.inc_value("archive/responses")
         self.stats.inc_value(f"archive/found_by/{inflight.found_by}")
-        self.stats.inc_value("archive/payload_bytes", len(exchange.body))
+        self.stats.inc_value("archive/payload_bytes", exchange.body_length)
         if exchange.truncated:
             self.stats.inc_value(f"archive/truncated/{exchange.truncated}")
         if original is not None:
@@ -230,7 +234,15 @@ class WarcArchiver:
         )
         row = capture_of(stored, located.warc, located.offset, located.length,
                          original[0] if original else None,
-                         body_sha256=exchange.body_sha256)
+                         body_sha256=exchange.body_sha256, decode_cap=self.config.decode_cap)
+        if exchange.spool is not None:
+            # The body is in a file, not in the StoredRecord: its payload is read from there.
+            if original is None:
+                digest, size = stored_payload_fields(
+                    exchange.body_chunks, stored.codings(), exchange.body_sha256,
+                    exchange.body_length, self.config.decode_cap)
+                row = replace(row, digest=digest, size=size)
+            exchange.spool.close()
         self._cdxj_lines(located.warc).write(cdxj_line(
             target_uri=stored.target_uri, warc_date=row.timestamp, revisit=row.revisit,
             content_type=row.content_type, status=exchange.status,

@@ -13,6 +13,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 
+from archive.index import is_html
 from archive.payload import (
     DEFAULT_DECODE_CAP,
     DecodeCapExceeded,
@@ -20,6 +21,7 @@ from archive.payload import (
     decode_payload,
     iter_decoded,
 )
+from spiders import meta
 from spiders.failures import DecodeCapReached
 
 # Decoded bytes held while a body's size is not yet known: past this, the rest is only
@@ -81,6 +83,23 @@ class CappedDecompression(HttpCompressionMiddleware):
         super().__init__(crawler=crawler)
         self._max_size = crawler.settings.getint("CRAWL_DECODE_CAP", DEFAULT_DECODE_CAP)
         self._warn_size = 0
+        self._parse_limit = crawler.settings.getint("CRAWL_PARSE_LIMIT")
+
+    def _spooled(self, request: Request, response: Response) -> Response:
+        """A body past CRAWL_PARSE_LIMIT went to disk as it arrived and was archived from
+        there; it is never decoded or parsed whole. A page or stylesheet, whose links the
+        spider would read, is refused (a ``decode-cap`` failure row says so, beside the
+        capture); anything else reaches the spider without a body, as nothing is read of
+        it anyway."""
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        if is_html(content_type) or "css" in content_type.lower():  # or none: it may be
+            if self.stats is not None:
+                self.stats.inc_value("crawl/unread/parse-limit")
+            received = request.meta.get(meta.RECEIVED, 0)
+            raise DecodeCapReached(
+                f"the body ({received} B as received) is larger than CRAWL_PARSE_LIMIT "
+                f"({self._parse_limit} B): archived, its links not read")
+        return response
 
     def _handle_encoding(self, body: bytes, content_encoding: list[bytes],
                          max_size: int) -> tuple[bytes, list[bytes]]:
@@ -94,6 +113,8 @@ class CappedDecompression(HttpCompressionMiddleware):
 
     def process_response(self, request: Request,  # type: ignore[override]
                          response: Response) -> Request | Response:
+        if meta.SPOOLED in request.meta:
+            return self._spooled(request, response)
         cap = self._max_size
         if cap and len(response.body) > cap:
             raise DecodeCapReached(f"the body ({len(response.body)} B) is larger than "

@@ -1,10 +1,12 @@
 """The HTTP/1.1 download handler: connects only where the destination policy allows, keeps
-the server's reason phrase for the WARC."""
+the server's reason phrase for the WARC, spools a large body to disk."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
-from typing import Any
+from io import BytesIO
+from typing import IO, Any
 
 from scrapy import Request
 from scrapy.core.downloader.handlers.http11 import (
@@ -152,9 +154,49 @@ class _CheckedEndpointFactory(_StandardEndpointFactory):
         raise SchemeNotSupported(f"unsupported scheme: {uri.scheme!r}")
 
 
+class _SpoolingBuffer:
+    """The body buffer of Scrapy's response reader (a BytesIO there): in memory up to the
+    parse limit, then in an unnamed file, whose bytes Scrapy's Response never holds (its
+    body is empty; ``meta.SPOOLED`` is the file, which the archiver writes from)."""
+
+    def __init__(self, limit: int, directory: str | None, request_meta: dict[str, Any],
+                 expected: int) -> None:
+        self._limit, self._directory, self._meta = limit, directory, request_meta
+        self._memory: BytesIO | None = BytesIO()
+        self._file: IO[bytes] | None = None
+        if expected > limit:  # a Content-Length past the limit: to disk from the start
+            self._spill()
+
+    def _spill(self) -> None:
+        assert self._memory is not None
+        self._file = tempfile.TemporaryFile(dir=self._directory)  # noqa: SIM115
+        self._file.write(self._memory.getbuffer())
+        self._memory = None
+        self._meta[meta.SPOOLED] = self._file
+
+    def write(self, data: bytes) -> None:
+        if self._memory is not None and self._memory.tell() + len(data) > self._limit:
+            self._spill()
+        (self._memory or self._file).write(data)  # type: ignore[union-attr]
+
+    def truncate(self, size: int) -> None:
+        (self._memory or self._file).truncate(size)  # type: ignore[union-attr]
+
+    def getvalue(self) -> bytes:
+        if self._memory is not None:
+            return self._memory.getvalue()
+        assert self._file is not None
+        self._file.flush()
+        return b""
+
+
 class _ReasonKeepingAgent(_ScrapyAgent):
     # The policy's check of a resolved address, None for a trusted destination.
     refusal: Callable[[str], str | None] | None = None
+    # Bodies larger than this go to disk as they arrive (CRAWL_PARSE_LIMIT), in this
+    # directory (the home: the same disk as the WARCs, never a RAM-backed /tmp).
+    parse_limit: int = 0
+    spool_directory: str | None = None
 
     def _get_agent(self, request: Request, timeout: float) -> Any:
         agent = super()._get_agent(request, timeout)
@@ -171,7 +213,25 @@ class _ReasonKeepingAgent(_ScrapyAgent):
         phrase = getattr(txresponse, "phrase", b"")
         request.meta[meta.REASON] = phrase.decode("latin-1") if isinstance(phrase, bytes) \
             else str(phrase)
+        # A redirect or a retry copies the meta of the request before it: what was said of
+        # that body (its size, its cut, its file) is not this one's.
+        for key in meta.PER_BODY:
+            request.meta.pop(key, None)
+        if self.parse_limit:
+            self._spool_body(txresponse, request)
         return super()._cb_bodyready(txresponse, request)
+
+    def _spool_body(self, txresponse: Any, request: Request) -> None:
+        """Give Scrapy's response reader a buffer that spills to disk past the limit."""
+        deliver = txresponse.deliverBody
+        expected = txresponse.length if isinstance(txresponse.length, int) else -1
+
+        def spooling(reader: Any) -> None:
+            reader._bodybuf = _SpoolingBuffer(self.parse_limit, self.spool_directory,
+                                              request.meta, expected)
+            deliver(reader)
+
+        txresponse.deliverBody = spooling
 
     def _cb_bodydone(self, result: Any, url: str) -> Response:
         return undecoded(super()._cb_bodydone(result, url))
@@ -190,6 +250,8 @@ class ReasonKeepingHTTP11DownloadHandler(HTTP11DownloadHandler):
         super().__init__(crawler)
         self._destinations = DestinationPolicy.from_settings(crawler.settings)
         self._trusted: frozenset[tuple[str, int]] | None = None
+        self._parse_limit = crawler.settings.getint("CRAWL_PARSE_LIMIT")
+        self._spool_directory = crawler.settings.get("VIGIL_HOME") or None
 
     def _trusted_origins(self) -> frozenset[tuple[str, int]]:
         if self._trusted is None:
@@ -224,6 +286,7 @@ class ReasonKeepingHTTP11DownloadHandler(HTTP11DownloadHandler):
             tls_verbose_logging=self._tls_verbose_logging,
         )
         agent.refusal = refusal
+        agent.parse_limit, agent.spool_directory = self._parse_limit, self._spool_directory
         # Same exception mapping as the parent: timeouts and DNS errors reach the
         # errback as Scrapy's own exception types.
         with wrap_twisted_exceptions():

@@ -36,9 +36,14 @@ def exchange_of(response: Response, request: Request, *, max_payload: int,
                 crawl_id: int | None) -> HttpExchange:
     """The exchange as it came off the wire, with vigil's provenance fields."""
     body = response.body
+    # A body past CRAWL_PARSE_LIMIT is in a file (crawler/crawl/download.py), not in hand.
+    spool = request.meta.get(meta.SPOOLED)
     truncated = request.meta.get(meta.TRUNCATED)
     if truncated == "length":
-        body = body[:max_payload]
+        if spool is not None:
+            spool.truncate(max_payload)
+        else:
+            body = body[:max_payload]
     elif "dataloss" in response.flags:
         truncated = "disconnect"
     reason = request.meta.pop(meta.REASON, None)
@@ -68,6 +73,7 @@ def exchange_of(response: Response, request: Request, *, max_payload: int,
         ip_address=str(response.ip_address) if response.ip_address else None,
         truncated=truncated,
         provenance=fields,
+        spool=spool,
     )
 
 
