@@ -15,6 +15,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib.metadata import version
 
 from lxml import etree
@@ -52,6 +53,13 @@ class InvalidOption(ValueError):
     """A CSS selector or regex in a source's monitor options that does not parse."""
 
 
+@lru_cache(maxsize=256)
+def _fingerprint(*options: tuple[str, ...]) -> str:
+    # Cached: every extraction states it, and most use the same (default) options.
+    data = json.dumps(list(options), sort_keys=True)
+    return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class ExtractOptions:
     """Per-source comparison options."""
@@ -63,8 +71,7 @@ class ExtractOptions:
 
     def fingerprint(self) -> str:
         """Identifies the options, so an extract made with others is redone."""
-        data = json.dumps([self.include, self.remove, self.ignore], sort_keys=True)
-        return hashlib.sha256(data.encode()).hexdigest()[:16]
+        return _fingerprint(self.include, self.remove, self.ignore)
 
     def validate(self) -> None:
         for selector in (*self.include, *self.remove):
@@ -213,7 +220,7 @@ def _clean(text: str, ignore: tuple[str, ...], *, noise: bool = True) -> str:
 def extract(payload: bytes, url: str, options: ExtractOptions | None = None) -> Extract | None:
     """The article in an HTML payload, or None when there is none to compare."""
     options = options or ExtractOptions()
-    if not payload.strip() or looks_binary(payload):
+    if not payload or payload.isspace() or looks_binary(payload):
         log.info("no article to extract from %s: empty or binary payload", url)
         return None
     root = _parse(payload)
@@ -245,9 +252,8 @@ def extract(payload: bytes, url: str, options: ExtractOptions | None = None) -> 
     # A notice outside what was read matters only where the story's element was not
     # found, or holds little: elsewhere the story is there (or its notice is in it), and
     # a look over the whole page would cost a third of the extraction.
-    words = sum(p.count(" ") + 1 for p in paragraphs)
     notices = find_notices(root) if reader is not Reading.ARTICLE or \
-        words <= SHORT_PAGE_WORDS else ()
+        _at_most(paragraphs, SHORT_PAGE_WORDS) else ()
     return Extract(
         title=title,
         paragraphs=paragraphs,
@@ -258,6 +264,15 @@ def extract(payload: bytes, url: str, options: ExtractOptions | None = None) -> 
         reader=reader,
         notices=notices,
     )
+
+
+def _at_most(paragraphs: tuple[str, ...], words: int) -> bool:
+    """Whether the paragraphs hold at most that many words (counted only that far)."""
+    for p in paragraphs:
+        words -= p.count(" ") + 1
+        if words < 0:
+            return False
+    return True
 
 
 def _read(root: etree._Element, story: Story, url: str,
@@ -318,8 +333,11 @@ def _general(root: etree._Element, url: str) -> tuple[list[str], tuple[str, ...]
 # first text node alone would stop at the first <em>, and miss an edit after it.
 _TITLE = tuple(map(etree.XPath, ("string(//title)",)))
 _STRING = etree.XPath("string(.)")
+# (The attributes are found first and their elements after: a test of every element's
+# attribute costs libxml2 five times as much.)
 _BYLINE = tuple(map(etree.XPath, (
-    "string((//*[@rel='author'])[1])", "string((//*[contains(@class, 'byline')])[1])")))
+    "string((//@rel[. = 'author']/..)[1])",
+    "string((//@class[contains(., 'byline')]/..)[1])")))
 _PUBLISHED = tuple(map(etree.XPath, ("//time/@datetime",)))
 # <meta> fields, read in one pass over the page's <meta> elements.
 _META_FIELDS = (("property", "og:title", "title"), ("name", "author", "byline"),
