@@ -19,6 +19,7 @@ from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from scrapy.utils._download_handlers import wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
 from twisted.internet.error import DNSLookupError
@@ -102,6 +103,31 @@ class _CheckingResolver:
 
         return self._inner.resolveHostName(Filter(), hostName, portNumber, addressTypes,
                                            transportSemantics)
+
+
+def _addresses_of(host: str) -> Deferred[list[str]]:
+    """Every address ``host`` resolves to, by the resolver the crawl's connections use."""
+    from twisted.internet import reactor
+
+    done: Deferred[list[str]] = Deferred()
+    found: list[str] = []
+
+    @implementer(IResolutionReceiver)
+    class Collect:
+        @staticmethod
+        def resolutionBegan(resolution: Any) -> None:
+            pass
+
+        @staticmethod
+        def addressResolved(address: Any) -> None:
+            found.append(str(address.host))
+
+        @staticmethod
+        def resolutionComplete() -> None:
+            done.callback(found)
+
+    reactor.nameResolver.resolveHostName(Collect(), host)
+    return done
 
 
 class _CheckedHostnameEndpoint(HostnameEndpoint):
@@ -200,8 +226,8 @@ class _ReasonKeepingAgent(_ScrapyAgent):
 
     def _get_agent(self, request: Request, timeout: float) -> Any:
         agent = super()._get_agent(request, timeout)
-        # Through a proxy the proxy resolves the name: only a literal address is checked
-        # (download_request, before this).
+        # Through a proxy the proxy connects: the name's addresses were checked before
+        # (download_request, _check_before_proxy).
         if self.refusal is not None and type(agent) is _BindAddressAgent:
             agent._endpointFactory = _CheckedEndpointFactory(agent._endpointFactory,
                                                              self.refusal)
@@ -273,8 +299,25 @@ class ReasonKeepingHTTP11DownloadHandler(HTTP11DownloadHandler):
                 raise DestinationRefused(refused_message(where[0], [why], resolved=False))
         return self._destinations.refusal
 
+    async def _check_before_proxy(self, request: Request,
+                                  refusal: Callable[[str], str | None]) -> None:
+        """Through a proxy (HTTP_PROXY, HTTPS_PROXY), the connection is to the proxy and
+        the proxy resolves the name: the name is resolved here first and refused if any of
+        its addresses is, as no address can be chosen for the proxy. (A name that answers
+        the proxy differently a moment later, rebinding, is beyond what vigil can see.)"""
+        host = urlparse_cached(request).hostname or ""
+        addresses = await maybe_deferred_to_future(_addresses_of(host))
+        if not addresses:
+            raise DNSLookupError(host)
+        refused = [why for why in map(refusal, addresses) if why is not None]
+        if refused:
+            raise DestinationRefused(refused_message(host, refused, resolved=True))
+
     async def download_request(self, request: Request) -> Response:
         refusal = self._refusal(request)
+        if refusal is not None and request.meta.get("proxy"):
+            with wrap_twisted_exceptions():
+                await self._check_before_proxy(request, refusal)
         agent = _ReasonKeepingAgent(
             contextFactory=self._contextFactory,
             bindAddress=self._bind_address,
