@@ -34,6 +34,21 @@ _DROPPED_REQUEST = frozenset({"user-agent", "accept-encoding", "host", "connecti
                               "content-length"})
 # Response headers that describe the body on the wire: the browser gets it decoded.
 _DROPPED_RESPONSE = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+# WebRTC is the one way a page's script reaches the network neither through page.route
+# nor the (dead) proxy: ICE gathering sends STUN over UDP to any address the page names
+# and tells the page the machine's own addresses. Only proxied transport is allowed, so it
+# reaches nothing. (The value is read from --webrtc-ip-handling-policy; Debian's Chromium
+# ignores --force-webrtc-ip-handling-policy=<value> alone, which only makes the policy
+# override the profile's: tests/test_webrtc.py watches for the packets.)
+WEBRTC_ARGS = ("--force-webrtc-ip-handling-policy",
+               "--webrtc-ip-handling-policy=disable_non_proxied_udp")
+
+
+def chromium_args(max_memory_mb: int) -> list[str]:
+    """Every argument the crawl's Chromium is started with."""
+    return [*launch_args(max_memory_mb), *WEBRTC_ARGS]
+
+
 # Scrolling down one screen at a time, until the bottom or ``max_scrolls`` screens.
 _SCROLL = """async (max) => {
   for (let i = 0; i < max; i++) {
@@ -114,7 +129,7 @@ class Browser:
                     self._playwright = await async_playwright().start()
                 self._browser = await self._playwright.chromium.launch(
                     executable_path=self.config.executable,
-                    args=launch_args(self.config.max_memory_mb),
+                    args=chromium_args(self.config.max_memory_mb),
                     handle_sigint=False, handle_sigterm=False, handle_sighup=False)
                 self._stat("browser/launched")
             return self._browser
