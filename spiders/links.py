@@ -199,7 +199,9 @@ def _links_outside_furniture(container: etree._Element, skip: set[etree._Element
 
 _SRCSET_GAP = re.compile(r"[\s,]*")
 _SRCSET_URL = re.compile(r"\S+")
-_SRCSET_DESCRIPTORS = re.compile(r"(?:[^,(]|\([^)]*\))*")
+# A parenthesis never closed runs to the end, as the spec's parser reads it (and as a
+# pattern that wanted its ")" would retry from each "(": the square of the attribute).
+_SRCSET_DESCRIPTORS = re.compile(r"(?:[^,(]|\([^)]*\)?)*")
 
 
 def _srcset_urls(value: str | None) -> Iterator[str]:

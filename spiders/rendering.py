@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final, Protocol
 
+from spiders import htmlscan
+
 if TYPE_CHECKING:
     from scrapy.http import Response
 
@@ -58,21 +60,12 @@ class Renderer(Protocol):
 
 
 # -- the signs of a page whose article a script writes ------------------------------
-_APP_ROOT = re.compile(
-    rb"<(div|main|section)\b[^>]*\bid\s*=\s*[\"']?(app|root|__next|__nuxt|main-app|svelte)"
-    rb"[\"']?[^>]*>\s*(<!--.*?-->\s*)*</\1>", re.I | re.S)
-_NOSCRIPT = re.compile(rb"<noscript\b[^>]*>(.*?)</noscript>", re.I | re.S)
+# Read with spiders.htmlscan, in one pass whatever the page holds.
+_APP_TAGS = (b"div", b"main", b"section")
+_APP_ID = re.compile(rb"\bid\s*=\s*[\"']?(app|root|__next|__nuxt|main-app|svelte)", re.I)
 _ENABLE_JS = re.compile(rb"(enable|turn on|activate|requires?)\W+(?:\w+\W+){0,3}javascript",
                         re.I)
-_SCRIPT = re.compile(rb"<script\b[^>]*>(.*?)</script>", re.I | re.S)
-_EXTERNAL_SCRIPT = re.compile(rb"<script\b[^>]*\bsrc\s*=", re.I)
-_BODY = re.compile(rb"<body\b[^>]*>(.*)", re.I | re.S)
-_TAG = re.compile(rb"<[^>]*>")
-# What ``bytes.split()`` splits on: the characters that are not text.
-_SPACES = b" \t\n\r\x0b\x0c"
-# A block whose text no reader sees (skipped), or a run of text between tags.
-_TEXT_RUN = re.compile(rb"<(script|style|noscript|template|svg)\b.*?</\1\s*>|>([^<]+)",
-                       re.I | re.S)
+_SCRIPT_SRC = re.compile(rb"\bsrc\s*=", re.I)
 
 # At least this many characters of visible body text: the page is served whole.
 SHELL_TEXT = 1500
@@ -83,18 +76,17 @@ HEAVY_SCRIPT = 20_000
 MANY_SCRIPTS = 3
 
 
-def visible_text_length(html: bytes, enough: int = 0) -> int:
-    """Characters of text in the body outside scripts, styles and templates, spaces not
-    counted (rough); counting stops once past ``enough``, if given."""
-    body = _BODY.search(html)
-    count = 0
-    for match in _TEXT_RUN.finditer(html, body.start(1) if body else 0):
-        run = match.group(2)
-        if run:
-            count += len(run.translate(None, _SPACES))
-            if enough and count > enough:
-                break
-    return count
+def _empty_app_root(html: bytes) -> bool:
+    """A div, main or section with an app's id and nothing but blanks and comments in it."""
+    pos = 0
+    while (tag := htmlscan.find_open(html, _APP_TAGS, pos)) is not None:
+        name, attributes, content = tag
+        blank = htmlscan.blank_end(html, content)
+        if _APP_ID.search(html, attributes, content) and \
+                html[blank:blank + len(name) + 3].lower() == b"</" + name + b">":
+            return True
+        pos = blank
+    return False
 
 
 def client_rendered(html: bytes) -> str | None:
@@ -102,18 +94,20 @@ def client_rendered(html: bytes) -> str | None:
     # A page whose body already holds an article's worth of text is served whole, whatever
     # widget mounts on it or notice it keeps for readers without JavaScript (5 of the
     # corpus's 176 real pages have one, each with 2,800 characters of text or more).
-    text = visible_text_length(html, enough=SHELL_TEXT)
+    text = htmlscan.visible_text_length(html, enough=SHELL_TEXT)
     if text >= SHELL_TEXT:
         return None
-    if _APP_ROOT.search(html):
+    if _empty_app_root(html):
         return "an empty app root"
-    for notice in _NOSCRIPT.finditer(html):
-        if _ENABLE_JS.search(_TAG.sub(b" ", notice.group(1))):
+    for _attributes, start, end in htmlscan.elements(html, b"noscript"):
+        if _ENABLE_JS.search(htmlscan.TAG.sub(b" ", html[start:end])):
             return "a <noscript> notice asks for JavaScript"
     if text >= THIN_TEXT:
         return None
-    inline = sum(len(m.group(1)) for m in _SCRIPT.finditer(html))
-    external = len(_EXTERNAL_SCRIPT.findall(html))
+    scripts = list(htmlscan.elements(html, b"script"))
+    inline = sum(end - start for _attributes, start, end in scripts)
+    external = sum(1 for attributes, start, _end in scripts
+                   if _SCRIPT_SRC.search(html, attributes, start))
     if inline >= HEAVY_SCRIPT or external >= MANY_SCRIPTS:
         return f"{text} characters of text against {inline} bytes of inline script " \
                f"and {external} scripts"
