@@ -75,11 +75,37 @@ class Capture:
 
 _FIELDS = [f.name for f in fields(Capture)]
 
+# A revisit's row leaves these NULL when they are its original's, and reads them through
+# it: an unchanged recapture's row holds what is its own (time, status, where its record
+# is, how it was found). Its record ID is in its record only (nothing looks a revisit up
+# by it), and any row's target URI is NULL when it is the URL as indexed.
+INHERITED = ("payload_digest", "size", "ip_address", "etag", "last_modified")
+_ORIGINAL = ", ".join(f"o.[{c}] AS [original_{c}]" for c in INHERITED)
+
+
+def lean_row(capture: Capture, original: Capture | None) -> dict[str, Any]:
+    """The row written for ``capture`` (``original``: the capture a revisit refers to)."""
+    data = capture.row()
+    if data["target_uri"] == data["url"]:
+        data["target_uri"] = None
+    if capture.revisit and original is not None and original.id == capture.refers_to:
+        data["record_id"] = None
+        for name in INHERITED:
+            if data[name] == getattr(original, name):
+                data[name] = None
+    return data
+
 
 def _from_row(row: dict[str, Any]) -> Capture:
     data = {k: row[k] for k in _FIELDS if k in row}
     data["revisit"] = bool(data.get("revisit"))
     data["recheck"] = bool(data.get("recheck"))
+    if data["revisit"]:
+        for name in INHERITED:
+            if data.get(name) is None:
+                data[name] = row.get(f"original_{name}")
+    if data.get("target_uri") is None:
+        data["target_uri"] = data.get("url")
     return Capture(**data)
 
 
@@ -90,8 +116,16 @@ class CaptureIndex:
         self.db = db
 
     def add(self, captures: Iterable[Capture]) -> None:
-        """Insert captures in one transaction (call only once their records are on disk)."""
-        rows = [c.row() for c in captures]
+        """Insert captures in one transaction (call only once their records are on disk);
+        a revisit's row leaves out what it reads through its original (``lean_row``)."""
+        batch = list(captures)
+        wanted = sorted({c.refers_to for c in batch if c.revisit and c.refers_to})
+        originals: dict[int | None, Capture] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            originals.update((c.id, c) for c in self._query(
+                f"id IN ({', '.join('?' * len(chunk))})", list(chunk)))
+        rows = [lean_row(c, originals.get(c.refers_to)) for c in batch]
         if rows:
             # Plain executemany: sqlite-utils' insert_all inspects the table each batch.
             columns = list(rows[0])
@@ -228,7 +262,11 @@ class CaptureIndex:
         return []
 
     def _query(self, where: str, params: list[Any]) -> Iterator[Capture]:
-        for row in self.db.query(f"SELECT * FROM captures WHERE {where}", params):
+        # The rows chosen as before (the same index, order and limit), each revisit's
+        # original joined by its primary key for what the revisit reads through it.
+        sql = (f"SELECT c.*, {_ORIGINAL} FROM (SELECT * FROM captures WHERE {where}) AS c "
+               "LEFT JOIN captures AS o ON c.revisit = 1 AND o.id = c.refers_to")
+        for row in self.db.query(sql, params):
             yield _from_row(row)
 
 

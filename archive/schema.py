@@ -20,6 +20,8 @@ class Table:
     not_null: frozenset[str] = frozenset()
     defaults: Mapping[str, Any] = field(default_factory=dict)
     indexes: Sequence[tuple[Sequence[str], bool]] = ()  # (columns, unique)
+    # Indexes an earlier version made that another index now serves: dropped on upgrade.
+    dropped_indexes: Sequence[str] = ()
     # Run once when a column is added to an existing table: fills in what it means for
     # the rows written before it existed.
     backfills: Mapping[str, Callable[[Database], None]] = field(default_factory=dict)
@@ -42,6 +44,8 @@ def ensure(db: Database, table: Table) -> None:
                 backfill(db)
     for columns, unique in table.indexes:
         existing.create_index(list(columns), unique=unique, if_not_exists=True)
+    for name in table.dropped_indexes:
+        db.execute(f"DROP INDEX IF EXISTS [{name}]")
 
 
 def _payload_status(db: Database) -> None:
@@ -70,9 +74,11 @@ CAPTURES = Table(
     pk="id", not_null=frozenset({"url", "timestamp", "status", "warc", "offset", "length",
                                  "recheck"}),
     defaults={"recheck": 0},
+    # (url, timestamp) serves every lookup of a URL: by time either way, the latest 2xx
+    # (walked back from the latest, a range scan of that URL's rows at worst), history.
     indexes=((("url", "timestamp"), False), (("crawl_id",), False), (("via",), False),
-             (("url", "payload_status", "timestamp"), False), (("warc", "offset"), True),
-             (("record_id",), False)),
+             (("warc", "offset"), True), (("record_id",), False)),
+    dropped_indexes=("idx_captures_url_payload_status_timestamp",),
     backfills={"payload_status": _payload_status},
 )
 
