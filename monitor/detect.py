@@ -23,6 +23,7 @@ from monitor.classify import Fetch, Finding, Verdict, classify
 from monitor.compare import compare
 from monitor.events import Event, EventLog, Kind, PageState, State, StateTable
 from monitor.extract import EXTRACTOR, Extract, ExtractOptions, extract
+from monitor.reader import Reading
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,10 @@ class Monitor:
             return None
         cached = next(self.db.query("SELECT * FROM extracts WHERE capture_id = ?",
                                     [capture["id"]]), None)
+        # A row written before extracts said how they were read is read again.
         if cached is not None and cached["extractor"] == EXTRACTOR and \
-                cached["options_hash"] == options.fingerprint():
+                cached["options_hash"] == options.fingerprint() and \
+                (cached["words"] is None or cached["reader"] is not None):
             if cached["words"] is None:
                 return None
             return Extract(
@@ -90,7 +93,8 @@ class Monitor:
                 paragraphs=tuple(cached["text"].split("\n")) if cached["text"] else (),
                 byline=cached["byline"], published=cached["published"],
                 outlinks=tuple(json.loads(cached["outlinks"] or "[]")),
-                options_hash=cached["options_hash"])
+                options_hash=cached["options_hash"], reader=cached["reader"],
+                notices=tuple(json.loads(cached["notices"] or "[]")))
         if is_stored_digest(capture["digest"]):
             return None  # past the decode cap when archived: there is no text to compare
         try:
@@ -108,6 +112,8 @@ class Monitor:
             "byline": found.byline if found else None,
             "published": found.published if found else None,
             "outlinks": json.dumps(list(found.outlinks)) if found else None,
+            "reader": found.reader if found else None,
+            "notices": json.dumps(list(found.notices)) if found else None,
         }, pk="capture_id")
         return found
 
@@ -332,3 +338,12 @@ class Monitor:
 
 def _is_html(capture: Row) -> bool:
     return is_html(capture.get("content_type"))
+
+
+def read_as_visible_text(db: Database, crawl_id: int) -> int:
+    """How many of a crawl's captures the monitor read as visible text: no article
+    could be found in them, and the page's text was compared instead."""
+    row = db.execute(
+        "SELECT COUNT(*) FROM extracts e JOIN captures c ON c.id = e.capture_id "
+        "WHERE c.crawl_id = ? AND e.reader = ?", [crawl_id, str(Reading.PAGE)]).fetchone()
+    return int(row[0])

@@ -12,7 +12,11 @@ from monitor.reviews import REVIEWS
 EXTRACTS = Table(
     "extracts",
     {"capture_id": int, "extractor": str, "title": str, "text": str, "text_hash": str,
-     "words": int, "byline": str, "published": str, "outlinks": str, "options_hash": str},
+     "words": int, "byline": str, "published": str, "outlinks": str, "options_hash": str,
+     # How the text was read (monitor.reader.Reading): "page" where no article could be
+     # read and the page's visible text is compared instead; and the notices of the page
+     # (a JSON list), what a removal is judged on.
+     "reader": str, "notices": str},
     pk="capture_id",
 )
 

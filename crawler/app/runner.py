@@ -30,6 +30,7 @@ from crawler.app.maintenance import recover
 from crawler.app.provenance import record_capture
 from crawler.app.store import Source, Store
 from crawler.crawl.destinations import InvalidNetwork, parse_networks
+from monitor.detect import read_as_visible_text
 from spiders.source import SourceSpider
 
 # Config keys of the home's [archive] table and the settings they set.
@@ -137,6 +138,8 @@ class CrawlSummary:
     warc_bytes: int
     found_by: dict[str, int] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
+    # Captures the monitor compared by their visible text: no article could be read.
+    read_as_visible_text: int = 0
     alerts_sent: int = 0
     alerts_failed: int = 0
     error: str | None = None  # why the crawl failed, when the archive stopped writing
@@ -260,6 +263,7 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
         failures=failures,
         warcs=warcs,
         events=[e.public() for e in monitored.events],
+        read_as_visible_text=read_as_visible_text(store.db, crawl_id),
         alerts_sent=monitored.alerts.sent,
         alerts_failed=monitored.alerts.failed,
         error=stats.get("archive/failure"),

@@ -60,6 +60,8 @@ def _summary_text(s: dict[str, Any]) -> str:
     events = s["events"]
     tail = [f"  changes: {len(events)} new event(s)"] + [
         f"    {e['kind']}: {e['summary']}" for e in events]
+    tail.append(f"  read as visible text (no article found): {s['read_as_visible_text']} "
+                "capture(s)")
     if s["alerts_sent"] or s["alerts_failed"]:
         tail.append(f"  alerts: {s['alerts_sent']} sent, {s['alerts_failed']} failed "
                     "(retried next run)")

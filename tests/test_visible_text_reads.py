@@ -1,0 +1,54 @@
+"""A page with no article: its stored extract says it was read as visible text, and
+`vigil crawl` says how many captures were."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from conftest import FAST, LOOPBACK_SITES, Vigil
+from crawler.demo.siteserver import Resource, SiteServer
+
+GALLERY_PATH = "/2026/10/10/gallery/"
+STORY_PATH = "/2026/10/10/levee/"
+
+
+def _gallery(caption: str) -> bytes:
+    # No paragraph, no element named as the story, nothing trafilatura takes for one.
+    return ("<html><head><title>Gallery</title></head><body><header><nav><a href='/'>Home"
+            "</a></nav></header><div class='gallery'><img src='/1.jpg'><span>"
+            f"{caption}</span></div></body></html>").encode()
+
+
+def _story(word: str) -> bytes:
+    return ("<html><head><title>Levee</title></head><body><article><h1>Levee report</h1>"
+            + f"<p>The river authority published its {word} report on the levee today, "
+            "with the inspection notes of the night crews. </p>" * 6
+            + "</article></body></html>").encode()
+
+
+def test_a_page_without_an_article_is_counted_in_the_crawl_summary_and_its_extract_says_so(
+        vigil: Vigil) -> None:
+    routes = {GALLERY_PATH: Resource(_gallery("The levee at dawn, seen from the bridge")),
+              STORY_PATH: Resource(_story("first"))}
+    with SiteServer(routes, host="127.0.0.2") as site:
+        for path in (GALLERY_PATH, STORY_PATH):
+            vigil.run("add", site.url(path), "--depth", "0")
+        first = vigil.crawl()
+        # A first capture is not compared, so not read: nothing to count yet.
+        assert first["read_as_visible_text"] == 0
+        routes[GALLERY_PATH] = Resource(_gallery("The breached levee at dawn, seen from "
+                                                 "the bridge"))
+        routes[STORY_PATH] = Resource(_story("second"))
+        second = vigil.crawl()
+        routes[GALLERY_PATH] = Resource(_gallery("The levee at noon, seen from the bridge"))
+        human = vigil.run("crawl", *FAST, *LOOPBACK_SITES).stdout.decode()
+    assert second["read_as_visible_text"] == 1
+    assert sorted(e["url"] for e in second["events"] if e["kind"] == "edited") == sorted(
+        [site.url(GALLERY_PATH), site.url(STORY_PATH)])
+    with sqlite3.connect(vigil.home / "vigil.db") as conn:
+        readers = dict(conn.execute(
+            "SELECT c.url, e.reader FROM extracts e JOIN captures c ON c.id = e.capture_id "
+            "WHERE c.crawl_id = ?", [second["crawl_id"]]).fetchall())
+    assert readers == {site.url(GALLERY_PATH): "page", site.url(STORY_PATH): "article"}
+    # The third crawl changed only the gallery: one capture read, as visible text.
+    assert "read as visible text (no article found): 1 capture(s)" in human
