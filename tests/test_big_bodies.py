@@ -262,8 +262,6 @@ def _peak_rss_kb(command: list[str]) -> tuple[int, int]:
     return child.returncode, usage.ru_maxrss
 
 
-@pytest.mark.xfail(strict=True, reason="crawler/cli/capture.py's get reads the record whole "
-                   "(read_record(...).payload()); archive.reader.stream_payload streams it")
 def test_vigil_get_of_a_100_mb_record_streams_it(tmp_path: Path) -> None:
     vigil = Vigil(tmp_path / "home")
     vigil.run("init")

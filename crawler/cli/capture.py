@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import click
 
 from archive.index import Capture, CaptureNotFound
+from archive.payload import DecodeCapExceeded
 from archive.printable import printable
-from archive.reader import RecordNotFound, read_record
+from archive.reader import RecordNotFound, stream_payload
 from archive.resources import screenshot_uri
 from archive.timeutil import InvalidDatetime, iso_seconds, parse_datetime, parse_stored
 from crawler.app.home import ConfigError
@@ -178,16 +180,29 @@ def get(ctx: Context, url: str, at: str | None, any_status: bool, output: Path |
     if holder.revisit:
         fail(f"the capture of {iso_seconds(capture.moment)} is a revisit of a record that is "
              "not in this archive", code=EXIT_NOT_FOUND)
+    # Streamed, never held whole (a payload may be 100 MB); a file is written beside the
+    # output and renamed once complete, so a failure leaves no half payload under its name.
+    chunks = stream_payload(ctx.home.warc_dir, holder.warc, holder.offset)
+    partial = output.with_name(output.name + ".part") if output else None
     try:
-        payload = read_record(ctx.home.warc_dir, holder.warc, holder.offset).payload()
+        first = next(chunks, b"")
+        click.echo(f"capture of {iso_seconds(capture.moment)}, status {capture.status}",
+                   err=True)
+        with (open(partial, "wb") if partial else nullcontext(sys.stdout.buffer)) as out:
+            out.write(first)
+            for chunk in chunks:
+                out.write(chunk)
+            out.flush()
+        if partial and output:
+            partial.replace(output)
     except RecordNotFound as exc:
         fail(str(exc), code=EXIT_NOT_FOUND)
-    click.echo(f"capture of {iso_seconds(capture.moment)}, status {capture.status}", err=True)
-    if output:
-        output.write_bytes(payload)
-    else:
-        sys.stdout.buffer.write(payload)
-        sys.stdout.buffer.flush()
+    except DecodeCapExceeded as exc:
+        fail(f"not written: {exc} (the record keeps the body as it was received)",
+             code=EXIT_NOT_FOUND)
+    finally:
+        if partial:
+            partial.unlink(missing_ok=True)
 
 
 @click.command()
