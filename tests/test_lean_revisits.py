@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cdxj_indexer.main import write_cdx_index
@@ -45,8 +46,9 @@ def order(handler: BaseHTTPRequestHandler) -> None:
 def recaptured(vigil: Vigil) -> Iterator[tuple[Vigil, SiteServer]]:
     """The page captured, then recaptured unchanged twice: a 304 for the page, an
     identical payload for its image (which has no validators)."""
-    routes = {"/orders/12/": order,
-              "/seal.png": Resource(b"\x89PNG seal" * 50, content_type="image/png")}
+    routes: dict[str, Any] = {"/orders/12/": order,
+                              "/seal.png": Resource(b"\x89PNG seal" * 50,
+                                                    content_type="image/png")}
     with SiteServer(routes, host="127.0.0.2") as site:
         vigil.run("add", site.url("/orders/12/"))
         vigil.crawl()
@@ -57,7 +59,7 @@ def recaptured(vigil: Vigil) -> Iterator[tuple[Vigil, SiteServer]]:
         yield vigil, site
 
 
-def _records(vigil: Vigil, warc: Path) -> list[object]:
+def _records(warc: Path) -> list[tuple[str, Any]]:
     with open(warc, "rb") as handle:
         return [(r.rec_type, r.rec_headers) for r in ArchiveIterator(handle)]
 
@@ -68,13 +70,13 @@ def test_a_304_revisit_has_no_request_record_and_carries_the_validators_sent(
     first, second, third = vigil.json("history", site.url("/orders/12/"))
     assert [e["status"] for e in (first, second, third)] == [200, 304, 304]
     for warc in vigil.warcs:
-        records = _records(vigil, warc)
+        records = _records(warc)
         responses = [h for t, h in records if t == "response"]
         requests = [h.get_header("WARC-Concurrent-To") for t, h in records if t == "request"]
         # Each response has its request record; a revisit has none.
         assert requests == [h.get_header("WARC-Record-ID") for h in responses]
     for warc in vigil.warcs[1:]:
-        records = [(t, h) for t, h in _records(vigil, warc) if t == "revisit"]
+        records = [(t, h) for t, h in _records(warc) if t == "revisit"]
         assert len(records) == 2
         page = next(h for t, h in records
                     if h.get_header("WARC-Target-URI") == site.url("/orders/12/"))
@@ -119,7 +121,7 @@ def test_each_closed_file_has_a_zipnum_index_of_the_lines_cdxj_indexer_reads_fro
     assert not list(indexes.glob("*.cdxj"))
 
 
-def _manifests(vigil: Vigil) -> list[dict[str, object]]:
+def _manifests(vigil: Vigil) -> list[dict[str, Any]]:
     return [json.loads(p.read_bytes())
             for p in sorted((vigil.home / "manifests").glob("manifest-*.json"))]
 
@@ -131,7 +133,7 @@ def test_each_manifest_lists_only_the_file_its_crawl_closed_and_verify_covers_th
     assert len(manifests) == 3
     for manifest, warc in zip(manifests, vigil.warcs, strict=True):
         assert manifest["lists"] == "changes" and manifest["deletions"] == []
-        assert [f["name"] for f in manifest["files"]] == [warc.name]  # type: ignore[index]
+        assert [f["name"] for f in manifest["files"]] == [warc.name]
     report = vigil.json("verify")
     assert report["problems"] == [] and report["manifests"] == 3
     # A file a manifest listed before is still covered: changed, it is named.
@@ -157,7 +159,7 @@ def test_a_deletion_is_listed_once_in_the_next_manifest_and_the_file_leaves_the_
         store.close()
     latest = _manifests(vigil)[-1]
     assert latest["files"] == []
-    [deletion] = latest["deletions"]  # type: ignore[misc]
+    [deletion] = latest["deletions"]
     assert deletion["name"] == gone.name and deletion["custody"] > 0
     assert vigil.json("verify")["problems"] == []
 
@@ -187,8 +189,8 @@ def test_a_home_whose_manifests_list_every_file_still_verifies_and_then_lists_ch
     next_second()
     vigil.crawl()
     old, new = _manifests(vigil)
-    assert "lists" not in old and len(old["files"]) == 3  # type: ignore[arg-type]
-    assert [f["name"] for f in new["files"]] == [vigil.warcs[-1].name]  # type: ignore[index]
+    assert "lists" not in old and len(old["files"]) == 3
+    assert [f["name"] for f in new["files"]] == [vigil.warcs[-1].name]
     assert vigil.json("verify")["problems"] == []
 
 
