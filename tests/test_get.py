@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bombs import gzip_bomb
+import pytest
+from bombs import MIB, gzip_bomb
+from recaptured import start_serve
 
 from archive.records import HttpExchange, build_exchange_records
 from archive.warcfile import RotatingWarcWriter
@@ -46,3 +50,39 @@ def test_get_of_a_bomb_says_why_in_one_line_and_leaves_no_file(tmp_path: Path) -
     assert result.returncode == 1
     assert b"decode cap" in result.stderr and b"Traceback" not in result.stderr
     assert not out.exists() and not out.with_name("bomb.html.part").exists()
+
+
+def _high_water_kb(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines()
+                    if line.startswith("VmHWM:")))
+
+
+def test_the_id_memento_of_a_100_mb_payload_streams_and_other_requests_are_answered(
+        tmp_path: Path) -> None:
+    big = b"0123456789abcdef" * (100 * MIB // 16)
+    vigil = _home_with(tmp_path, big=gzip.compress(big, 1), bomb=gzip_bomb(300))
+    server, port = start_serve(vigil)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        before = _high_water_kb(server.pid)
+        with urllib.request.urlopen(f"{base}/web/20261201200000id_/http://127.0.0.1/big",
+                                    timeout=60) as reply:
+            got = len(reply.read(MIB))
+            # Mid-stream, the app answers another request.
+            with urllib.request.urlopen(f"{base}/timemap/json/http://127.0.0.1/bomb",
+                                        timeout=30) as other:
+                assert other.status == 200
+            while chunk := reply.read(MIB):
+                got += len(chunk)
+        assert got == len(big)
+        grown = _high_water_kb(server.pid) - before
+        assert grown < 64 * 1024, f"serve grew by {grown} KB to give a 100 MB payload"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{base}/web/20261201200000id_/http://127.0.0.1/bomb",
+                                   timeout=60)
+        assert refused.value.code == 422
+        assert b"decode cap" in refused.value.read()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -8,6 +8,7 @@ redirects are built from the address the app was started on, never the Host head
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -16,11 +17,19 @@ from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route
 
 from archive.index import Capture, CaptureIndex, CaptureNotFound
-from archive.reader import RecordNotFound, read_record
+from archive.payload import DecodeCapExceeded, is_stored_digest
+from archive.reader import RecordNotFound, stream_payload
 from archive.timeutil import InvalidDatetime, digits14, iso_seconds, parse_datetime
 from archive.urls import InvalidURL, normalize_url, validate_url
 from crawler.app.home import Home
@@ -32,6 +41,15 @@ _STAMP = re.compile(r"^(\d{4,14})(id_)?$")
 _DIGITS = re.compile(r"^\d+(id_)?$")
 _COLLAPSED = re.compile(r"^(https?):/(?!/)")
 _FRAME_SANDBOX = "allow-scripts allow-same-origin allow-forms allow-popups"
+
+
+def _undecoded(holder: Capture) -> Response:
+    # A payload that decodes past the decode cap (a bomb, or a body too large to decode)
+    # is kept as received; it is given with `vigil export`, never decoded here.
+    return PlainTextResponse(
+        f"The payload of {holder.url} decodes to more than the decode cap: the archive keeps "
+        "it as it was received (vigil export gives the record), and does not decode it.",
+        status_code=422)
 
 
 def http_date(moment: datetime) -> str:
@@ -203,12 +221,14 @@ class Memento:
                     f'<{urls["link"]}>; rel="timemap"; type="application/link-format"',
         }
         if raw:
-            return self._payload(capture, headers)
+            return await self._payload(capture, headers)
         if self.replay_index is not None:
             await run_in_threadpool(self.replay_index.refresh)
         return self._frame(capture, url, headers)
 
-    def _payload(self, capture: Capture, headers: dict[str, str]) -> Response:
+    async def _payload(self, capture: Capture, headers: dict[str, str]) -> Response:
+        """The payload, decoded, streamed from its file on a worker thread: a 100 MB
+        record is never held whole, and other requests are answered meanwhile."""
         store, index = self._index()
         try:
             holder = index.original(capture)
@@ -217,13 +237,19 @@ class Memento:
         if holder.revisit:
             raise CaptureNotFound(f"the capture of {iso_seconds(capture.moment)} revisits a "
                                   "record that is not in this archive")
+        if is_stored_digest(holder.digest):
+            return _undecoded(holder)
+        chunks = stream_payload(self.home.warc_dir, holder.warc, holder.offset)
         try:
-            body = read_record(self.home.warc_dir, holder.warc, holder.offset).payload()
+            first = await run_in_threadpool(next, chunks, b"")
         except RecordNotFound as exc:
             raise CaptureNotFound(str(exc)) from exc
+        except DecodeCapExceeded:
+            return _undecoded(holder)
         headers["Content-Security-Policy"] = "sandbox"  # never runs as the app's page
-        return Response(body, status_code=200, headers=headers,
-                        media_type=holder.content_type or "application/octet-stream")
+        return StreamingResponse(itertools.chain((first,), chunks), status_code=200,
+                                 headers=headers,
+                                 media_type=holder.content_type or "application/octet-stream")
 
     def _frame(self, capture: Capture, url: str, headers: dict[str, str]) -> Response:
         when = iso_seconds(capture.moment)
