@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from scrapy import Request
@@ -72,6 +74,22 @@ class RevisitLookup:
                                payload_digest=first.payload_digest or "")
 
 
+def _changed_as_captured(capture: Capture) -> bool:
+    """Whether the page was last modified in the second it was captured (or later, by a
+    wrong clock): then its validators are weak (RFC 9110 8.8.2.2) and would not tell an
+    edit made within that second (nginx's ETag is the file's time in seconds and its
+    size), so the next capture asks for the page whole."""
+    if not capture.last_modified:
+        return False
+    try:
+        modified = parsedate_to_datetime(capture.last_modified)
+    except (TypeError, ValueError):
+        return True  # a date nobody can compare: the server's validators are not trusted
+    if modified.tzinfo is None:
+        modified = modified.replace(tzinfo=UTC)
+    return modified > capture.moment - timedelta(seconds=1)
+
+
 class ConditionalRequests:
     """Adds validators from the last 2xx capture of a URL; when the server answers 304
     (archived as a revisit by the archiver), hands the spider the archived response, so
@@ -94,7 +112,7 @@ class ConditionalRequests:
         if request.method != "GET" or not found_by or found_by in _UNCONDITIONAL:
             return
         last = self.store.captures.last_payload(request.url)
-        if last is None or not (last.etag or last.last_modified):
+        if last is None or not (last.etag or last.last_modified) or _changed_as_captured(last):
             return
         if last.etag:
             request.headers[b"If-None-Match"] = last.etag
