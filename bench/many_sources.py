@@ -41,10 +41,13 @@ LOOPBACK = ["-s", "CRAWL_ALLOW_NETWORKS=127.0.0.0/8"]
 ROUND_LIMIT = float(os.environ.get("BENCH_ROUND_LIMIT", "600"))  # seconds, then give up
 STARTUP_RUNS = 5
 LAST_MODIFIED = "Mon, 30 Nov 2026 08:00:00 GMT"
-# The figures of issue 19, measured before batched recapture (one process per source).
+# The figures of issue 19, measured before batched recapture (one process per source),
+# and before lean revisits (bytes by part, 2026-12-01T203713Z).
 BEFORE = {"captured_in_240_s": 100, "cpu_s_per_source_min": 1.08, "cpu_s_per_source_max": 1.15,
-          "bytes_per_unchanged_recapture_per_url": 2500, "version_ratio": 3.5,
-          "sources_json_ratio": 5.2}
+          "bytes_per_unchanged_recapture_per_url": 2534, "version_ratio": 3.5,
+          "sources_json_ratio": 5.2,
+          "bytes_per_url_by_part": {"warcs": 1176, "sqlite": 1009, "indexes": 316,
+                                    "manifests": 30}}
 BARS = {"seconds_until_all_captured": 180.0, "cpu_s_per_source": 0.15,
         "version_ratio": 1.5, "sources_json_ratio": 2.0}
 
@@ -146,6 +149,16 @@ def home_bytes(home: Path) -> dict[str, int]:
     return parts
 
 
+def sqlite_page_bytes(home: Path) -> int:
+    """Bytes of the SQLite pages in use (page_count - freelist_count): what the rows and
+    indexes take, without the free pages a file keeps once it has grown."""
+    with sqlite3.connect(home / "vigil.db", timeout=30) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages, free, size = (conn.execute(f"PRAGMA {p}").fetchone()[0]
+                             for p in ("page_count", "freelist_count", "page_size"))
+    return int((pages - free) * size)
+
+
 def _count(home: Path, sql: str) -> int:
     db = home / "vigil.db"
     if not db.exists():
@@ -229,6 +242,7 @@ def figures() -> dict[str, Any]:
                   file=sys.stderr)
             first = watch_round(home, 1)
             size_first = home_bytes(home)
+            pages_first = sqlite_page_bytes(home)
             rows_first = _count(home, "SELECT COUNT(*) FROM captures")
             # Every source due at the same whole minute (a cron schedule), once: the
             # second round recaptures each exactly once.
@@ -240,6 +254,7 @@ def figures() -> dict[str, Any]:
             origin = time.monotonic() + (at - datetime.now(UTC)).total_seconds()
             second = watch_round(home, 2, start_at=origin)
             size_second = home_bytes(home)
+            pages_second = sqlite_page_bytes(home)
             rows_second = _count(home, "SELECT COUNT(*) FROM captures")
             requests = sum(s.requests for s in servers)
         startup = startup_figures(home)
@@ -258,6 +273,8 @@ def figures() -> dict[str, Any]:
         "bytes_per_unchanged_recapture_per_url": round(added / max(recaptured, 1)),
         "bytes_per_url_by_part": {part: round(grown / max(recaptured, 1))
                                   for part, grown in by_part.items()},
+        "sqlite_page_bytes_per_url": round((pages_second - pages_first)
+                                           / max(recaptured, 1)),
         "bytes_per_unchanged_recapture_per_source": round(added / SOURCES),
         "http_requests": requests, "startup": startup, "before": BEFORE, "bars": BARS,
     }

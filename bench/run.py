@@ -275,6 +275,16 @@ def _home_bytes(home: Path) -> int:
     return sum(f.stat().st_size for f in home.rglob("*") if f.is_file())
 
 
+def _sqlite_pages_bytes(home: Path) -> int:
+    """Bytes of the SQLite pages in use (page_count - freelist_count), after folding the
+    write-ahead log into the database: file sizes alone keep a WAL's high-water mark."""
+    with sqlite3.connect(home / "vigil.db", timeout=30) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages, free, size = (conn.execute(f"PRAGMA {p}").fetchone()[0]
+                             for p in ("page_count", "freelist_count", "page_size"))
+    return int((pages - free) * size)
+
+
 def dedup_figures(base: str) -> dict[str, Any]:
     """Ten recaptures of an unchanged site: what they add on disk, the WARCs alone and the
     whole home (WARCs, SQLite, CDXJ indexes, manifests), and what they fetch."""
@@ -282,18 +292,45 @@ def dedup_figures(base: str) -> dict[str, Any]:
     vigil(home, "add", f"{base}/a/00000.html", "--depth", "2", "--ignore-robots", "--json")
     first = vigil(home, "crawl", "--json", *FAST)
     warcs_first = vigil(home, "stats", "--json")["bytes_on_disk"]
+    sqlite_first = _sqlite_pages_bytes(home)  # checkpoints the WAL before the sizes
     home_first = _home_bytes(home)
     fetched = []
     for _ in range(10):
         fetched.append(vigil(home, "crawl", "--json", *FAST)["bytes"])
     after = vigil(home, "stats", "--json")
+    sqlite_after = _sqlite_pages_bytes(home)
     home_after = _home_bytes(home)
+    recaptured = after["captures"] - first["pages"]
     shutil.rmtree(home)
     return {"pages": first["pages"],
             "disk_ratio_after_10_recaptures": round(after["bytes_on_disk"] / warcs_first, 3),
             "home_ratio_after_10_recaptures": round(home_after / home_first, 3),
+            "home_bytes_first": home_first, "home_bytes_after_10_recaptures": home_after,
+            "home_bytes_per_unchanged_recapture_per_url": round(
+                (home_after - home_first) / max(recaptured, 1)),
+            "warc_bytes_per_unchanged_recapture_per_url": round(
+                (after["bytes_on_disk"] - warcs_first) / max(recaptured, 1)),
+            "sqlite_page_bytes_per_unchanged_recapture_per_url": round(
+                (sqlite_after - sqlite_first) / max(recaptured, 1)),
             "fetched_ratio_per_recapture": summary([f / first["bytes"] for f in fetched]),
             "revisits": after["revisits"]}
+
+
+def recapture_only() -> None:
+    """`BENCH_ONLY=recapture`: the ten unchanged recaptures alone, BENCH_RUNS times."""
+    sys.path.insert(0, str(ROOT))
+    from bench.site import generate
+
+    small = WORK / "site-200"
+    if not (small / "a" / "00199.html").exists():
+        generate(small, 200)
+    server = Nginx(small)
+    try:
+        runs = [dedup_figures(server.base) for _ in range(RUNS)]
+    finally:
+        server.stop()
+    print(json.dumps({"command": "BENCH_ONLY=recapture python -m bench.run", "runs": runs},
+                     indent=2))
 
 
 def versions() -> dict[str, str]:
@@ -313,6 +350,9 @@ def versions() -> dict[str, str]:
 
 
 def main() -> None:
+    if os.environ.get("BENCH_ONLY") == "recapture":
+        recapture_only()
+        return
     sys.path.insert(0, str(ROOT))
     from bench.site import generate
 
