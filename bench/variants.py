@@ -234,7 +234,18 @@ class _Noise:
 
 
 def _words(text: str) -> set[str]:
-    return {w.lower() for w in text.replace("\u00ad", "").split()}
+    # Soft hyphens and a permalink's pilcrow ("History¶") are no part of a word.
+    return {w.lower() for w in text.replace("\u00ad", "").replace("\u00b6", "").split()}
+
+
+_HOME_HREF = re.compile(r"(\.{0,2}/)*(index\.[a-z]{2,5})?\Z", re.IGNORECASE)
+
+
+def _names_the_site(heading: etree._Element) -> bool:
+    """A heading that is one link to the home or an index page: the site's name, which
+    an edit of the article does not touch."""
+    links = list(heading.iter("a"))
+    return len(links) == 1 and bool(_HOME_HREF.match((links[0].get("href") or "").strip()))
 
 
 def _headline(root: etree._Element, page: Page) -> etree._Element | None:
@@ -244,6 +255,8 @@ def _headline(root: etree._Element, page: Page) -> etree._Element | None:
     best, best_key = None, (0.0, 0, 0)
     for level, tag in enumerate(("h1", "h2", "h3")):
         for heading in root.iter(tag):
+            if _names_the_site(heading):
+                continue
             words = _words(_text(heading))
             matched = len(words & wanted)
             if not words or not wanted or matched < min(3, len(words)):

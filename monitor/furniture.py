@@ -164,6 +164,10 @@ _CARD_MARKS = etree.XPath("boolean(.//a) and boolean(.//img|.//picture|.//time|.
                           "|.//h4|.//h5|.//h6)")
 
 
+def _shape(el: etree._Element) -> tuple[str, str | None]:
+    return el.tag, el.get("class")
+
+
 def card_groups(container: etree._Element, prose: Prose) -> set[etree._Element]:
     """Rows of teasers in the story's element ("More from the section", a grid of related
     posts): three or more siblings of one shape, each a link with a picture, a heading or
@@ -174,10 +178,13 @@ def card_groups(container: etree._Element, prose: Prose) -> set[etree._Element]:
     for parent in _GROUPS(container):
         assert isinstance(parent, etree._Element)
         children = [c for c in parent if isinstance(c.tag, str)]
+        # A row may open with its label ("Most read"): the cards are the rest.
+        if len(children) >= 4 and _shape(children[0]) != _shape(children[1]):
+            children = children[1:]
         if len(children) < 3:
             continue
-        shape = (children[0].tag, children[0].get("class"))
-        if any((c.tag, c.get("class")) != shape for c in children) or \
+        shape = _shape(children[0])
+        if any(_shape(c) != shape for c in children) or \
                 not all(_CARD_MARKS(c) for c in children):
             continue
         if whole and prose.of(parent) >= STORY_SHARE * whole:

@@ -15,6 +15,7 @@ from lxml import etree
 
 from monitor.furniture import (
     STORY_SHARE,
+    card_groups,
     element_names,
     furniture_name,
     hidden_name,
@@ -258,10 +259,13 @@ def _is_logo(heading: etree._Element) -> bool:
     if "logo" in names or "site-title" in names or "site-name" in names or "brand" in names:
         return True
     links = list(heading.iter("a"))
-    return len(links) == 1 and (links[0].get("href") or "").strip() in ("/", "", "./")
+    return len(links) == 1 and bool(_HOME_HREF.match((links[0].get("href") or "").strip()))
 
 
-_PUNCTUATION = ".,:;!?\"'()\u00ab\u00bb\u2018\u2019\u201c\u201d"
+# A link to the site's home or a section's index: "/", "./", "../index.html".
+_HOME_HREF = re.compile(r"(\.{0,2}/)*(index\.[a-z]{2,5})?\Z", re.IGNORECASE)
+# Stripped from the ends of words, with the pilcrow of a heading's permalink ("History¶").
+_PUNCTUATION = ".,:;!?\"'()\u00ab\u00bb\u2018\u2019\u201c\u201d\u00b6"
 
 
 _INVISIBLE_CHARS = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
@@ -354,7 +358,7 @@ def read_story(root: etree._Element) -> Story:
     hint = str(_OG_TITLE(root)) or str(_PAGE_TITLE(root))
     headline = _headline(root, container, hint, prose)
     if container is not None and headline is not None:
-        container = _with_lead(container, headline)
+        container = _with_lead(container, headline, prose)
     return Story(container, reading, headline, prose)
 
 
@@ -363,16 +367,50 @@ def read_story(root: etree._Element) -> Story:
 LEAD_SHARE, LEAD_CHARS = 0.3, 400
 
 
-def _with_lead(container: etree._Element, headline: etree._Element) -> etree._Element:
+def _with_lead(container: etree._Element, headline: etree._Element,
+               prose: Prose) -> etree._Element:
     """The story's element, or the one around it and its headline when the headline and
-    a standfirst sit outside the body (as most templates set them), and little else does."""
+    a standfirst sit outside the body (as most templates set them), and little else does
+    (rows of teaser cards, which are skipped, aside). The lead and the rest are weighed
+    apart: a paragraph more or less in the lead must not move what is read."""
     around = set(headline.iterancestors())
     if container in around:
         return container
     common = next((a for a in container.iterancestors() if a in around), None)
     if common is None or common.tag in ("body", "html"):
         return container
-    inner = int(_TEXT_LEN(container))
-    if int(_TEXT_LEN(common)) > (1 + LEAD_SHARE) * inner + LEAD_CHARS:
+    lead = next(a for a in (headline, *around) if a.getparent() is common)
+    inner, lead_length = int(_TEXT_LEN(container)), int(_TEXT_LEN(lead))
+    limit = LEAD_SHARE * inner + LEAD_CHARS
+    if lead_length > limit:
         return container
-    return common
+    rest = _read_besides(common, lead, container, prose)
+    return common if rest <= limit else container
+
+
+def _read_besides(common: etree._Element, lead: etree._Element, container: etree._Element,
+                  prose: Prose) -> int:
+    """How much text a reading of ``common`` would take in besides the lead and the
+    container: furniture and rows of teaser cards are skipped by the reading, and so by
+    this count."""
+    whole, cards = prose.of(common), card_groups(common, prose)
+    around = set(container.iterancestors())
+    rest, branch = 0, common
+    while branch is not container:
+        step = container
+        for child in branch:
+            if child is lead or not isinstance(child.tag, str):
+                continue
+            if child is container or child in around:
+                step = child
+                continue
+            walk = etree.iterwalk(child, events=("start",))
+            for _event, el in walk:
+                if el in cards or is_furniture(el, prose, whole):
+                    walk.skip_subtree()
+                elif el.text:
+                    rest += len(el.text.strip())
+                if el is not child and el.tail:
+                    rest += len(el.tail.strip())
+        branch = step
+    return rest

@@ -279,3 +279,55 @@ def test_a_redirect_to_a_non_web_address_or_in_a_loop_is_not_a_move() -> None:
     assert looping.verdict is Verdict.FAILING and "loop" in looping.reason
     itself = classify(Fetch(url=URL, status=301, location=URL))
     assert itself.verdict is Verdict.FAILING and "loop" in itself.reason
+
+
+def _lead_apart(standfirst: str) -> bytes:
+    # A template that sets the headline and standfirst above two columns: a rail of
+    # most-read teasers (opened by its label) and the story's body, in no named element.
+    cards = "".join(
+        f"<article><a href='/more/{n}/'><img src='/{n}.jpg'><h3>Most read story number {n} "
+        "about the harbour</h3></a><p>A teaser of a sentence or two about another story of "
+        f"the day, number {n}, written for the rail of the page.</p></article>"
+        for n in range(1, 5))
+    return ("<html><head><title>Levee holds</title></head><body><div class='wrapper'>"
+            "<section class='contenedor'><section class='encabezado'><article id='titular'>"
+            f"<h1>Levee holds through the night</h1>{standfirst}</article></section>"
+            f"<section class='columna-derecha'><div class='masleidas'><div class='rotulo'>"
+            f"Las + leídas</div>{cards}</div></section><section class='columna-izquierda'>"
+            "<div class='cuerpo'>" + "".join(f"<p>{p}</p>" for p in STORY) +
+            "</div></section></section></div></body></html>").encode()
+
+
+STANDFIRST = ("<div class='bajada'><p>Engineers said the repaired section kept the river "
+              "out of the lower district.</p></div>")
+
+
+def test_a_standfirst_set_apart_from_the_body_is_read_and_a_rail_between_is_not() -> None:
+    before, after = extract(_lead_apart(STANDFIRST), URL), extract(_lead_apart(""), URL)
+    assert before is not None and after is not None
+    assert "kept the river out of the lower district" in before.text
+    assert "Most read story" not in before.text and "teaser" not in before.text
+    # Taking the standfirst away changes only that: what is read stays where it was.
+    edit = compare(before, after)
+    assert edit is not None and edit.added == []
+    assert edit.removed == ["Engineers said the repaired section kept the river out of the "
+                            "lower district."]
+
+
+def _handbook(headline: str) -> bytes:
+    # A documentation site's page: its name in an <h1> linking to the index, the page's
+    # own <h1> with a permalink's pilcrow.
+    return ("<html><head><title>Reading the flood gauge — Flood gauge handbook</title></head>"
+            "<body><div class='header'><h1 class='heading'><a href='index.html'><span>Flood "
+            "gauge handbook</span></a></h1></div><div class='content'><div class='section'>"
+            f"<h1>{headline}<a class='headerlink' href='#gauge'>\u00b6</a></h1>"
+            + "".join(f"<p>{p}</p>" for p in STORY) + "</div></div></body></html>").encode()
+
+
+def test_a_heading_that_links_to_the_index_is_the_sites_name_not_the_headline() -> None:
+    before = extract(_handbook("Reading the flood gauge"), URL)
+    after = extract(_handbook("Reading the tide gauge"), URL)
+    assert before is not None and after is not None
+    assert before.title.startswith("Reading the flood gauge")
+    edit = compare(before, after)
+    assert edit is not None and "tide" in edit.summary()
