@@ -242,16 +242,45 @@ GROW_MARGIN = 0.15
 
 def _grown(dense: etree._Element, prose: Prose) -> etree._Element:
     """The densest paragraphs' element, or the ancestor that gathers more paragraph text
-    than other text (steps of a how-to, a story cut into modules of one paragraph each)."""
+    than other text (steps of a how-to, a story cut into modules of one paragraph each).
+    Furniture in an ancestor is neither its text nor its prose: the reading skips it
+    (a rail of related links, a thread of comments)."""
     margin = GROW_MARGIN * prose.of(dense)
-    best, best_score = dense, 2 * prose.of(dense) - int(_TEXT_LEN(dense))
+    length, paragraphs = _readable(dense, prose)
+    best, best_score = dense, 2 * paragraphs - length
+    below = dense
     for ancestor in dense.iterancestors():
         if ancestor.tag in ("body", "html") or looks_like_furniture(ancestor):
             break
-        score = 2 * prose.of(ancestor) - int(_TEXT_LEN(ancestor))
+        length += len((ancestor.text or "").strip())
+        for child in ancestor:
+            if isinstance(child.tag, str):
+                length += len((child.tail or "").strip())
+                if child is not below:
+                    more, more_paragraphs = _readable(child, prose)
+                    length, paragraphs = length + more, paragraphs + more_paragraphs
+        score = 2 * paragraphs - length
         if score > best_score + margin:
             best, best_score = ancestor, score
+        below = ancestor
     return best
+
+
+def _readable(el: etree._Element, prose: Prose) -> tuple[int, int]:
+    """The length of the text of ``el`` a reading takes in (its furniture left out), and
+    of the paragraph text in that."""
+    length = paragraphs = 0
+    walk = etree.iterwalk(el, events=("start",))
+    for _event, node in walk:
+        if is_furniture(node, prose, prose.total):
+            walk.skip_subtree()
+        else:
+            paragraphs += prose.lengths.get(node, 0)
+            if node.text:
+                length += len(node.text.strip())
+        if node is not el and node.tail:
+            length += len(node.tail.strip())
+    return length, paragraphs
 
 
 def _is_logo(heading: etree._Element) -> bool:

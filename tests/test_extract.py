@@ -331,3 +331,36 @@ def test_a_heading_that_links_to_the_index_is_the_sites_name_not_the_headline() 
     assert before.title.startswith("Reading the flood gauge")
     edit = compare(before, after)
     assert edit is not None and "tide" in edit.summary()
+
+
+def _how_to(steps: list[str]) -> bytes:
+    # Each step a paragraph in wrappers of its own, and a long rail of related links in
+    # the same column: the rail must not keep the reader from gathering the steps.
+    wrap = "<div class='mod step'><div class='stepContent'><div class='content{}'><p>{}</p>" \
+           "</div></div></div>"
+    intro = ("Glass cloche terrariums keep a bit of nature in the home and need little care, "
+             "as they hold their own moisture and give plants a warm and even climate. ") * 3
+    related = "".join(f"<li><a href='/related/{n}/'>Another how-to guide from the crafts "
+                      f"section of the site, number {n} of the list</a></li>"
+                      for n in range(14))
+    return ("<html><head><title>How to build a terrarium</title></head><body>"
+            "<div class='col-main'><header class='page-head'><h1>How to build a terrarium"
+            "</h1></header>" + wrap.format(" lead", intro) +
+            "".join(wrap.format("", step) for step in steps) +
+            f"<aside class='mod related'><ul>{related}</ul></aside></div></body></html>"
+            ).encode()
+
+
+STEPS = [f"Step {n}: place the {thing} in the cloche and press it gently into the soaked "
+         "foam so that it stands upright." for n, thing in enumerate(
+             ("moss", "fern", "pebbles", "orchid", "succulent", "pumpkin"), start=1)]
+
+
+def test_the_steps_of_a_how_to_in_wrappers_of_their_own_are_read_together() -> None:
+    before = extract(_how_to(STEPS), URL)
+    after = extract(_how_to(STEPS[:3] + STEPS[4:]), URL)
+    assert before is not None and after is not None
+    assert all(step in before.paragraphs for step in STEPS)
+    assert "Another how-to guide" not in before.text
+    edit = compare(before, after)
+    assert edit is not None and edit.removed == [STEPS[3]]
