@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import random
 import socket
 import sqlite3
@@ -254,12 +253,26 @@ def test_a_spooled_body_is_written_into_its_record_as_a_stream(tmp_path: Path) -
         tmp_path / "warcs" / writer.closed_files[0])], capture_output=True).returncode == 0
 
 
+# Forks the command from a small process and prints its exit status and peak RSS: a child
+# forked from pytest itself would inherit pytest's high-water mark through exec.
+_MEASURED = """import os, sys
+pid = os.fork()
+if pid == 0:
+    fd = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def _peak_rss_kb(command: list[str]) -> tuple[int, int]:
-    """(exit status, peak RSS) of one child process."""
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return child.returncode, usage.ru_maxrss
+    """(exit status, peak RSS in KiB) of one run of ``command``."""
+    measured = subprocess.run([sys.executable, "-c", _MEASURED, *command],
+                              capture_output=True, text=True, check=True, timeout=180)
+    status, peak = measured.stdout.split()
+    return int(status), int(peak)
 
 
 def test_vigil_get_of_a_100_mb_record_streams_it(tmp_path: Path) -> None:
