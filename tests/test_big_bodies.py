@@ -289,3 +289,44 @@ def test_vigil_get_of_a_100_mb_record_streams_it(tmp_path: Path) -> None:
     assert status == 0
     assert (tmp_path / "got").stat().st_size == MAX_PAYLOAD
     assert peak < GET_PEAK_RSS_KB, peak
+
+
+def test_a_304_for_a_page_past_the_parse_limit_is_not_parsed_either(tmp_path: Path) -> None:
+    # The spider is handed the archived original (crawler/crawl/conditional.py): it is
+    # held (60 MiB here), but no more decoded or parsed than the page was when fetched.
+    body = tmp_path / "page.html"
+    with body.open("wb") as out:
+        for chunk, _ in zip(_html_chunks(), range(60), strict=False):
+            out.write(chunk)
+    headers = (b"ETag: \"v1\"\r\nLast-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\n"
+               b"Content-Type: text/html\r\nConnection: close\r\n")
+
+    def big(conn: socket.socket, request: Request) -> None:
+        if b"\r\nif-none-match:" in request.head.lower():
+            conn.sendall(b"HTTP/1.1 304 Not Modified\r\n" + headers + b"\r\n")
+            return
+        conn.sendall(b"HTTP/1.1 200 OK\r\n" + headers
+                     + f"Content-Length: {body.stat().st_size}\r\n\r\n".encode())
+        with body.open("rb") as stream:
+            conn.sendfile(stream)
+
+    server = Hostile({"/seed": html(page("/big")), "/big": big,
+                      "/never-read": html(page(text="Read from the big page."))})
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        vigil = Vigil(tmp_path / "home")
+        vigil.run("add", server.url("/seed"), "--ignore-robots")
+        first = vigil.json("crawl", *FAST)
+        second = vigil.json("crawl", *FAST)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert b"if-none-match" in server.heads["/big"].lower(), "the second crawl asked"
+    assert first["peak_rss_kb"] < PEAK_RSS_KB
+    assert second["peak_rss_kb"] < PEAK_RSS_KB, second["peak_rss_kb"]
+    assert server.hits["/never-read"] == 0
+    with sqlite3.connect(vigil.home / "vigil.db") as conn:
+        rows = conn.execute("SELECT crawl_id, error, message FROM failures").fetchall()
+    assert [(crawl, error) for crawl, error, _ in rows] == [(1, Reason.DECODE_CAP),
+                                                           (2, Reason.DECODE_CAP)], rows
+    assert f"({body.stat().st_size} B as received)" in rows[1][2]

@@ -85,19 +85,19 @@ class CappedDecompression(HttpCompressionMiddleware):
         self._warn_size = 0
         self._parse_limit = crawler.settings.getint("CRAWL_PARSE_LIMIT")
 
-    def _spooled(self, request: Request, response: Response) -> Response:
+    def _unread(self, request: Request, response: Response) -> Response:
         """A body past CRAWL_PARSE_LIMIT went to disk as it arrived and was archived from
         there; it is never decoded or parsed whole. A page or stylesheet, whose links the
         spider would read, is refused (a ``decode-cap`` failure row says so, beside the
-        capture); anything else reaches the spider without a body, as nothing is read of
-        it anyway."""
+        capture); anything else reaches the spider as it is (without a body if spooled),
+        as nothing is read of it anyway."""
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         if is_html(content_type) or "css" in content_type.lower():  # or none: it may be
             if self.stats is not None:
                 self.stats.inc_value("crawl/unread/parse-limit")
-            received = request.meta.get(meta.RECEIVED, 0)
+            size = request.meta.get(meta.RECEIVED) or len(response.body)
             raise DecodeCapReached(
-                f"the body ({received} B as received) is larger than CRAWL_PARSE_LIMIT "
+                f"the body ({size} B as received) is larger than CRAWL_PARSE_LIMIT "
                 f"({self._parse_limit} B): archived, its links not read")
         return response
 
@@ -113,8 +113,9 @@ class CappedDecompression(HttpCompressionMiddleware):
 
     def process_response(self, request: Request,  # type: ignore[override]
                          response: Response) -> Request | Response:
-        if meta.SPOOLED in request.meta:
-            return self._spooled(request, response)
+        # A body in hand past the limit is a 304's archived original (conditional.py).
+        if meta.SPOOLED in request.meta or len(response.body) > self._parse_limit > 0:
+            return self._unread(request, response)
         cap = self._max_size
         if cap and len(response.body) > cap:
             raise DecodeCapReached(f"the body ({len(response.body)} B) is larger than "
