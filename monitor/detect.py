@@ -82,10 +82,8 @@ class Monitor:
             return None
         cached = next(self.db.query("SELECT * FROM extracts WHERE capture_id = ?",
                                     [capture["id"]]), None)
-        # A row written before extracts said how they were read is read again.
         if cached is not None and cached["extractor"] == EXTRACTOR and \
-                cached["options_hash"] == options.fingerprint() and \
-                (cached["words"] is None or cached["reader"] is not None):
+                cached["options_hash"] == options.fingerprint():
             if cached["words"] is None:
                 return None
             return Extract(

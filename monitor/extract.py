@@ -29,7 +29,7 @@ from monitor.reader import Prose, Reading, Story, read_story
 log = logging.getLogger(__name__)
 
 # The extractor and vigil's own way of using it: a change to either re-extracts old captures.
-EXTRACTOR = f"vigil.5+trafilatura/{version('trafilatura')}"
+EXTRACTOR = f"vigil.6+trafilatura/{version('trafilatura')}"
 
 # Counters and relative times that change on every fetch. They are removed only from
 # short blocks (a meta line such as "8.2K views · Updated 1h ago"), never from prose,
