@@ -330,3 +330,39 @@ def test_a_304_for_a_page_past_the_parse_limit_is_not_parsed_either(tmp_path: Pa
     assert [(crawl, error) for crawl, error, _ in rows] == [(1, Reason.DECODE_CAP),
                                                            (2, Reason.DECODE_CAP)], rows
     assert f"({body.stat().st_size} B as received)" in rows[1][2]
+
+
+def _inflating(mib: int) -> bytes:
+    """A gzip body of about a megabyte that decodes to ``mib`` MiB of a page's text."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = next(b for i, b in enumerate(_html_chunks()) if i == 1)[:MIB]
+    return b"".join([compressor.compress(block) for _ in range(mib)] + [compressor.flush()])
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "application/javascript"])
+def test_a_small_body_that_decodes_to_150_mb_is_archived_not_held_decoded(
+        tmp_path: Path, content_type: str) -> None:
+    inflating = _inflating(150)
+    assert len(inflating) < 2 * MIB
+    server = Hostile({"/seed": html(page("/inflates")), "/inflates": send(response(
+        200, inflating, ("Content-Encoding", "gzip"), content_type=content_type))})
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        vigil = Vigil(tmp_path / "home")
+        vigil.run("add", server.url("/seed"), "--ignore-robots")
+        summary = vigil.json("crawl", *FAST)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert summary["peak_rss_kb"] < PEAK_RSS_KB, summary["peak_rss_kb"]
+    url = normalize_url(server.url("/inflates"))
+    _, size, sha256 = _record_of(vigil.home, url)
+    assert size == len(inflating) and sha256 == hashlib.sha256(inflating).hexdigest()
+    with sqlite3.connect(vigil.home / "vigil.db") as conn:
+        failures = dict(conn.execute("SELECT error, message FROM failures WHERE url = ?",
+                                     [url]))
+    if content_type == "text/html":
+        assert list(failures) == [Reason.DECODE_CAP]
+        assert "CRAWL_PARSE_LIMIT" in failures[Reason.DECODE_CAP]
+    else:
+        assert failures == {}, "a body the spider would not read is only archived"

@@ -23,6 +23,7 @@ from archive.payload import (
 )
 from spiders import meta
 from spiders.failures import DecodeCapReached
+from spiders.rendering import RENDERING
 
 # Decoded bytes held while a body's size is not yet known: past this, the rest is only
 # counted, and a body that then fits the cap is decoded again (a page this large is rare;
@@ -67,6 +68,13 @@ def decode_capped(body: bytes, codings: list[str], cap: int) -> bytes:
         raise _Undecodable(str(exc)) from exc
 
 
+def _read_by_spider(response: Response) -> bool:
+    """Whether the spider reads links from this body: a page (or a body of no declared
+    type, which may be one) or a stylesheet."""
+    content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+    return is_html(content_type) or "css" in content_type.lower()
+
+
 class CappedDecompression(HttpCompressionMiddleware):
     """Scrapy's HttpCompressionMiddleware, its size guard set to CRAWL_DECODE_CAP.
 
@@ -77,6 +85,9 @@ class CappedDecompression(HttpCompressionMiddleware):
     as sent) is only kept from the spider, which records it as a ``decode-cap`` failure.
     Scrapy's decoders hold everything they decode until the cap; the archive's streaming
     ones decode here (Scrapy's still read what they cannot, zstd or a damaged body).
+    What is decoded is held, so a body is decoded only to CRAWL_PARSE_LIMIT (the browser's
+    requests to the cap): a page or stylesheet past it is refused as above, anything else
+    goes on as received.
     """
 
     def __init__(self, *, crawler: Crawler) -> None:
@@ -84,6 +95,7 @@ class CappedDecompression(HttpCompressionMiddleware):
         self._max_size = crawler.settings.getint("CRAWL_DECODE_CAP", DEFAULT_DECODE_CAP)
         self._warn_size = 0
         self._parse_limit = crawler.settings.getint("CRAWL_PARSE_LIMIT")
+        self._limit = 0  # the decoded bytes the response being decoded may reach
 
     def _unread(self, request: Request, response: Response) -> Response:
         """A body past CRAWL_PARSE_LIMIT went to disk as it arrived and was archived from
@@ -91,8 +103,7 @@ class CappedDecompression(HttpCompressionMiddleware):
         spider would read, is refused (a ``decode-cap`` failure row says so, beside the
         capture); anything else reaches the spider as it is (without a body if spooled),
         as nothing is read of it anyway."""
-        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        if is_html(content_type) or "css" in content_type.lower():  # or none: it may be
+        if _read_by_spider(response):
             if self.stats is not None:
                 self.stats.inc_value("crawl/unread/parse-limit")
             size = request.meta.get(meta.RECEIVED) or len(response.body)
@@ -103,6 +114,8 @@ class CappedDecompression(HttpCompressionMiddleware):
 
     def _handle_encoding(self, body: bytes, content_encoding: list[bytes],
                          max_size: int) -> tuple[bytes, list[bytes]]:
+        if self._limit:  # this response's, set by process_response
+            max_size = self._limit
         to_decode, to_keep = self._split_encodings(content_encoding)
         # Scrapy lists them last applied first.
         applied = [c.decode("latin-1") for c in reversed(to_decode)]
@@ -120,11 +133,26 @@ class CappedDecompression(HttpCompressionMiddleware):
         if cap and len(response.body) > cap:
             raise DecodeCapReached(f"the body ({len(response.body)} B) is larger than "
                                    f"CRAWL_DECODE_CAP ({cap} B): archived, not read")
+        # What is decoded is held, so it is decoded only as far as the parse limit, but
+        # for the browser's requests: a page's scripts must run, whatever their size.
+        limit = self._parse_limit if RENDERING not in request.meta else 0
+        self._limit = limit if limit and (not cap or limit < cap) else 0
         try:
             return super().process_response(request, response)
         except IgnoreRequest as exc:
-            if isinstance(exc.__cause__, _DecompressionMaxSizeExceeded):
+            if not isinstance(exc.__cause__, _DecompressionMaxSizeExceeded):
+                raise
+            if not self._limit:
                 raise DecodeCapReached(
                     f"the body ({len(response.body)} B as sent) decodes to more than "
                     f"CRAWL_DECODE_CAP ({cap} B): archived, not read") from exc
-            raise
+            if not _read_by_spider(response):
+                return response  # archived; nothing of it is read: handed on as received
+            if self.stats is not None:
+                self.stats.inc_value("crawl/unread/parse-limit")
+            raise DecodeCapReached(
+                f"the body ({len(response.body)} B as sent) decodes to more than "
+                f"CRAWL_PARSE_LIMIT ({self._limit} B): archived, its links not "
+                f"read") from exc
+        finally:
+            self._limit = 0
