@@ -78,16 +78,14 @@ _FIELDS = [f.name for f in fields(Capture)]
 # A revisit's row leaves these NULL when they are its original's, and reads them through
 # it: an unchanged recapture's row holds what is its own (time, status, where its record
 # is, how it was found). Its record ID is in its record only (nothing looks a revisit up
-# by it), and any row's target URI is NULL when it is the URL as indexed.
-INHERITED = ("payload_digest", "size", "ip_address", "etag", "last_modified")
+# by it: revisits refer to originals).
+INHERITED = ("payload_digest", "size", "ip_address", "target_uri", "etag", "last_modified")
 _ORIGINAL = ", ".join(f"o.[{c}] AS [original_{c}]" for c in INHERITED)
 
 
 def lean_row(capture: Capture, original: Capture | None) -> dict[str, Any]:
     """The row written for ``capture`` (``original``: the capture a revisit refers to)."""
     data = capture.row()
-    if data["target_uri"] == data["url"]:
-        data["target_uri"] = None
     if capture.revisit and original is not None and original.id == capture.refers_to:
         data["record_id"] = None
         for name in INHERITED:
@@ -104,8 +102,6 @@ def _from_row(row: dict[str, Any]) -> Capture:
         for name in INHERITED:
             if data.get(name) is None:
                 data[name] = row.get(f"original_{name}")
-    if data.get("target_uri") is None:
-        data["target_uri"] = data.get("url")
     return Capture(**data)
 
 
