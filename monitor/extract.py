@@ -213,8 +213,15 @@ def _clean(text: str, ignore: tuple[str, ...], *, noise: bool = True) -> str:
     if not patterns:
         return text
     for pattern in patterns:
-        text = re.sub(pattern, " ", text, flags=re.IGNORECASE)
+        text = _compiled(pattern).sub(" ", text)
     return normalize_spaces(text)
+
+
+@lru_cache(maxsize=512)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    # re's own cache is looked up by pattern and flags on every call: a page has hundreds
+    # of short blocks, each run through every pattern.
+    return re.compile(pattern, re.IGNORECASE)
 
 
 def extract(payload: bytes, url: str, options: ExtractOptions | None = None) -> Extract | None:
