@@ -57,7 +57,7 @@ def visible_text_length(html: bytes, enough: int = 0) -> int:
             closed = _closing(name.lower()).search(html, found.end())
             if closed is None:
                 break
-            pos = closed.end()
+            pos = closed.end() - 1  # its ">" starts the text that follows
             continue
         count += len(run.translate(None, SPACES))
         if enough and count > enough:

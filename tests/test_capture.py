@@ -14,6 +14,7 @@ from pathlib import Path
 from cdxj_indexer.main import write_cdx_index
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.cdxj import read_index
 from conftest import Vigil, slow_site
 from crawler.demo.replica import (
     DEPTH_TWO,
@@ -130,7 +131,7 @@ def test_the_cdxj_index_written_at_close_is_what_cdxj_indexer_reads_from_the_fil
     for warc in vigil.warcs:
         reference = io.StringIO()
         write_cdx_index(reference, [str(warc)], {"sort": True})
-        ours = (vigil.home / "indexes" / (warc.name + ".cdxj")).read_text(encoding="utf-8")
+        ours = read_index(vigil.home / "indexes", warc.name)
         assert ours == reference.getvalue(), warc.name
         assert '"mime": "warc/revisit"' in ours or warc == vigil.warcs[0]
 
