@@ -128,11 +128,13 @@ def write_report(result: dict[str, Any], path: Path) -> None:
         (f"`get --at`/TimeGate lookup p95, {lookup['captures']:,} captures, in-process",
          _m(lookup, " ms", 3), "≤ 10 ms", _verdict(lookup["median"] <= 10)),
         (f"bytes on disk after 10 recaptures ÷ after the first ({dedup['pages']} pages), "
-         "WARC files", f"{dedup['disk_ratio_after_10_recaptures']:.3f}", "≤ 1.1",
-         _verdict(dedup["disk_ratio_after_10_recaptures"] <= 1.1)),
-        ("the same, whole home (WARCs, SQLite, CDXJ, manifests)",
-         f"{dedup['home_ratio_after_10_recaptures']:.3f}", "≤ 1.1",
-         _verdict(dedup["home_ratio_after_10_recaptures"] <= 1.1)),
+         "WARC files (reference)", f"{dedup['disk_ratio_after_10_recaptures']:.3f}", "—",
+         "—"),
+        # Issue 19 replaced the 1.1 bar, which one revisit per URL per recapture cannot
+        # meet, with 1.5 for the whole home.
+        ("the same, whole home (WARCs, SQLite, indexes, manifests)",
+         f"{dedup['home_ratio_after_10_recaptures']:.3f}", "≤ 1.5",
+         _verdict(dedup["home_ratio_after_10_recaptures"] <= 1.5)),
         ("bytes fetched per recapture with conditional requests ÷ first capture",
          _m(dedup["fetched_ratio_per_recapture"], "", 3), "report", "—"),
     ]
