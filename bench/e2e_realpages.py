@@ -7,7 +7,10 @@ original path; `vigil add` and `vigil crawl --json` capture it once, then a copy
 archive home is crawled again with the page replaced by one variant (all pages at once,
 one crawl per kind of variant), and the events of the crawl are the CLI's answer. Three
 ways of serving: no validators (``plain``), ETag and Last-Modified that are never honoured
-(``validators``), and a server that answers 304 to a matching If-None-Match (``304``).
+(``validators``), and a server that answers 304 to a matching If-None-Match (``304``);
+and, on request, a site that answers unknown URLs (vigil's not-found probe) with its
+not-found template and a 200 (``soft404``), or with the page itself, as a site that
+routes on an id and ignores the rest of the path does (``catchall``).
 Besides the bench's variants, each page is served again unchanged (``unchanged``): no
 event, and under ``304`` the crawl reads the archived page.
 
@@ -58,7 +61,8 @@ CRAWL_SETTINGS = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
 # instead, as they fail anyway; the loopback sites are addressed by IP.
 OFFLINE_DNS = ["-s", "DNS_RESOLVER=bench.e2e_realpages.OfflineResolver"]
 UNCHANGED = "unchanged"  # the base page served again
-MODES = ("plain", "validators", "304")
+MODES = ("plain", "validators", "304", "soft404", "catchall")
+DEFAULT_MODES = MODES[:3]
 # The base page as published long before the first capture; a variant when it was made.
 PUBLISHED = "Sun, 01 Nov 2026 08:00:00 GMT"
 HOME_PAGE = (b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Home</title></head>"
@@ -126,19 +130,19 @@ class Site:
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         path = handler.path
-        if path == self.path:
+        if path == self.path or (self.mode == "catchall" and path != "/"):
             self._page(handler)
         elif path == "/":
             self._send(handler, 200, HOME_PAGE)
-        else:
-            self._send(handler, 404, self.not_found)
+        else:  # a soft-404 site answers every unknown URL with its template, and a 200
+            self._send(handler, 200 if self.mode == "soft404" else 404, self.not_found)
 
     def _page(self, handler: BaseHTTPRequestHandler) -> None:
         answer = self.answer
         headers: list[tuple[str, str]] = []
         if answer.location is not None:
             headers.append(("Location", answer.location))
-        validators = self.mode != "plain" and answer.status == 200
+        validators = self.mode in ("validators", "304") and answer.status == 200
         if validators:
             headers.append(("ETag", answer.etag))
             if answer.last_modified:
@@ -358,7 +362,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=20, help="how many pages (default 20)")
     parser.add_argument("--every", type=int, default=1, help="every Nth page of the corpus")
     parser.add_argument("--start", type=int, default=0, help="first page of the corpus")
-    parser.add_argument("--modes", default=",".join(MODES),
+    parser.add_argument("--modes", default=",".join(DEFAULT_MODES),
                         help=f"ways of serving, of {', '.join(MODES)}")
     parser.add_argument("--kinds", default="", help="only these kinds (comma-separated)")
     parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
