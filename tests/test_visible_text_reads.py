@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from pathlib import Path
 
 from conftest import FAST, LOOPBACK_SITES, Vigil
 from crawler.demo.siteserver import Resource, SiteServer
@@ -52,3 +54,34 @@ def test_a_page_without_an_article_is_counted_in_the_crawl_summary_and_its_extra
     assert readers == {site.url(GALLERY_PATH): "page", site.url(STORY_PATH): "article"}
     # The third crawl changed only the gallery: one capture read, as visible text.
     assert "read as visible text (no article found): 1 capture(s)" in human
+
+
+def test_a_cached_extract_says_how_it_was_read_and_keeps_its_notices(tmp_path: Path) -> None:
+    # The monitor's cache alone (no WARC read: the second call must come from the row).
+    from sqlite_utils import Database
+
+    from archive.schema import create_schema as archive_schema
+    from monitor.detect import Monitor
+    from monitor.extract import ExtractOptions, extract
+    from monitor.reader import Reading
+    from monitor.schema import create_schema as monitor_schema
+
+    db = Database(tmp_path / "vigil.db")
+    archive_schema(db)
+    monitor_schema(db)
+    db["captures"].insert({"id": 1, "url": "http://127.0.0.2/gone/", "timestamp": "x",
+                           "status": 200, "content_type": "text/html", "digest": "sha1:X",
+                           "warc": "missing.warc.gz", "offset": 0, "length": 1, "crawl_id": 1})
+    gone = _gallery("Sorry, the page you are looking for is no longer available.")
+    found = extract(gone, "http://127.0.0.2/gone/")
+    assert found is not None and found.reader == Reading.PAGE and found.notices
+    monitor = Monitor(db, tmp_path)
+    db["extracts"].insert({
+        "capture_id": 1, "extractor": found.extractor, "options_hash": found.options_hash,
+        "title": found.title, "text": found.text, "text_hash": found.text_hash,
+        "words": found.words, "outlinks": "[]", "reader": found.reader,
+        "notices": json.dumps(list(found.notices))})
+    cached = monitor.extract_of(next(db.query("SELECT * FROM captures")), ExtractOptions())
+    assert cached is not None
+    assert (cached.reader, cached.notices, cached.paragraphs) == (
+        Reading.PAGE, found.notices, found.paragraphs)
