@@ -69,14 +69,14 @@ def test_a_cached_extract_says_how_it_was_read_and_keeps_its_notices(tmp_path: P
     db = Database(tmp_path / "vigil.db")
     archive_schema(db)
     monitor_schema(db)
-    db["captures"].insert({"id": 1, "url": "http://127.0.0.2/gone/", "timestamp": "x",
+    db.table("captures").insert({"id": 1, "url": "http://127.0.0.2/gone/", "timestamp": "x",
                            "status": 200, "content_type": "text/html", "digest": "sha1:X",
                            "warc": "missing.warc.gz", "offset": 0, "length": 1, "crawl_id": 1})
     gone = _gallery("Sorry, the page you are looking for is no longer available.")
     found = extract(gone, "http://127.0.0.2/gone/")
     assert found is not None and found.reader == Reading.PAGE and found.notices
     monitor = Monitor(db, tmp_path)
-    db["extracts"].insert({
+    db.table("extracts").insert({
         "capture_id": 1, "extractor": found.extractor, "options_hash": found.options_hash,
         "title": found.title, "text": found.text, "text_hash": found.text_hash,
         "words": found.words, "outlinks": "[]", "reader": found.reader,
