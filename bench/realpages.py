@@ -225,7 +225,9 @@ def section(figures: dict[str, Any]) -> list[str]:
         render(figures), "",
         "A variant is made only where the page allows it: no number to change in a story "
         "whose paragraphs hold none, no paragraph to delete that is most of the story, no "
-        "notice where no paragraph of the ground truth is found whole in the page. An edit "
+        "notice where no paragraph of the ground truth is found whole in the page; the "
+        "headline edited is the page's own (a heading that is one link to the home or an "
+        "index page is the site's name, which no edit of the article touches). An edit "
         "event quotes the change when its summary holds the changed words (the new "
         "number or word, the first words of the paragraph deleted or inserted). The "
         "extraction time is the median CPU time of one page of the corpus (100 to 300 KB "
