@@ -100,7 +100,10 @@ def _content(fetch: Fetch, previous: Extract | None, probe: Extract | None) -> F
     if sentence is not None:
         return Finding(Verdict.REMOVED, f"the article was replaced by a notice: "
                                         f"“{sentence[:120]}”")
-    if probe is not None and page.words and _similarity(page, probe) >= PROBE_SIMILARITY:
+    # The probe tells nothing when the last good capture looked like it too: a site that
+    # answers any URL under the article's path with the article (routing on an id).
+    if probe is not None and page.words and _similarity(page, probe) >= PROBE_SIMILARITY \
+            and (previous is None or _similarity(previous, probe) < PROBE_SIMILARITY):
         return Finding(Verdict.REMOVED, "the page now looks like the site's not-found page")
     if previous is not None and previous.words >= STUB_MIN_BEFORE and \
             page.words < STUB_RATIO * previous.words:
