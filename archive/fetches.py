@@ -36,7 +36,7 @@ Row = Mapping[str, Any]  # a row of captures or failures
 # held at once (20,000 rows of every column were 40 MB, the peak of a large crawl).
 _CAPTURE_COLUMNS = ("id, url, timestamp, status, content_type, digest, warc, offset, revisit, "
                     "found_by, referrer, source_id, crawl_id, location, via, refers_to, "
-                    "payload_status")
+                    "payload_status, size")
 _FAILURE_COLUMNS = "id, url, timestamp, error, found_by, referrer, source_id, crawl_id, via"
 _REPEATED = ("kind", "found_by", "content_type", "warc", "referrer", "error")
 

@@ -30,9 +30,16 @@ log = logging.getLogger(__name__)
 PAGE_KINDS = tuple(str(kind) for kind in MONITORED_PAGES)
 
 
+# A page larger than this is not parsed (the crawl's CRAWL_PARSE_LIMIT, 8 MiB, does not
+# read its links either): it is compared by digest, as a file is, so that its memory and
+# time stay bounded whatever it holds.
+READ_LIMIT = 8 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class MonitorSettings:
     unreachable_after: int = 3  # consecutive failing crawls before `unreachable`
+    read_limit: int = READ_LIMIT  # bytes of payload a page is read whole up to
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +85,7 @@ class Monitor:
     def extract_of(self, capture: Row | None, options: ExtractOptions) -> Extract | None:
         url = capture["url"] if capture is not None else ""
         capture = self._payload_of(capture)
-        if capture is None or not 200 <= capture["status"] < 300 or not _is_html(capture):
+        if capture is None or not 200 <= capture["status"] < 300 or not self._readable(capture):
             return None
         cached = next(self.db.query("SELECT * FROM extracts WHERE capture_id = ?",
                                     [capture["id"]]), None)
@@ -96,7 +103,8 @@ class Monitor:
         if is_stored_digest(capture["digest"]):
             return None  # past the decode cap when archived: there is no text to compare
         try:
-            payload = read_record(self.warc_dir, capture["warc"], capture["offset"]).payload()
+            payload = read_record(self.warc_dir, capture["warc"], capture["offset"]).payload(
+                cap=self.settings.read_limit)
         except (RecordNotFound, DecodeCapExceeded) as exc:
             log.warning("cannot re-read %s for comparison: %s", capture["url"], exc)
             return None
@@ -167,6 +175,10 @@ class Monitor:
         if baseline is None or current is None or baseline["digest"] == current["digest"]:
             return None
         return self.extract_of(final, options)
+
+    def _readable(self, capture: Row) -> bool:
+        """An HTML page small enough to be read whole."""
+        return _is_html(capture) and (capture.get("size") or 0) <= self.settings.read_limit
 
     def _probes(self, crawl_id: int) -> dict[str, Extract]:
         probes = {}
@@ -267,12 +279,15 @@ class Monitor:
                 return []
             return [self._event(Kind.EDITED, item, edit.summary(), crawl_id, state,
                                 edit.details(), before=before)]
-        # Files that are not HTML compare by digest; an HTML page with no article to
-        # extract compares as nothing (its bytes change with every ad and timestamp).
+        # Files that are not HTML, and pages too large to read, compare by digest; an HTML
+        # page with no article to extract compares as nothing (its bytes change with every
+        # ad and timestamp).
         holders = self.fetches.payload_holder(before), self.fetches.payload_holder(item.final)
-        if not any(h is None or _is_html(h) for h in holders) and \
+        if not any(h is None or self._readable(h) for h in holders) and \
                 before["digest"] != item.final["digest"]:
-            return [self._event(Kind.EDITED, item, "Edited: the file changed "
+            what = "the file changed" if not _is_html(item.final) else \
+                f"the page changed (too large to read whole: {item.final.get('size')} bytes)"
+            return [self._event(Kind.EDITED, item, f"Edited: {what} "
                                 f"({before['digest'][:19]}… → {item.final['digest'][:19]}…)",
                                 crawl_id, state, {"digest_before": before["digest"],
                                                   "digest_after": item.final["digest"]},
