@@ -23,6 +23,10 @@ def test_a_page_past_the_read_limit_is_compared_by_digest_not_read(vigil: Vigil)
         resource.body = _page("rejected")
         second = vigil.crawl()
         third = vigil.crawl()
+        url = site.url("/minutes")
+    # Cited by its URL and times, not read: its title is not taken from the page.
+    cited = vigil.run("cite", url).stdout.decode()
+    assert url in cited and "Minutes" not in cited
     [event] = second["events"]
     assert event["kind"] == "edited"
     assert event["summary"].startswith("Edited: the page changed (too large to read whole"), \

@@ -19,6 +19,7 @@ from archive.metadata import PageMetadata, read_metadata
 from archive.reader import RecordNotFound, read_record
 from archive.timeutil import digits14, parse_stored
 from crawler.app.store import Store
+from monitor.detect import READ_LIMIT
 from monitor.events import EventLog
 from monitor.extract import Extract, extract
 
@@ -51,6 +52,8 @@ class Citing:
         if holder.revisit:
             raise CaptureNotFound(f"the capture of {capture.timestamp} revisits a record "
                                   "that is not in this archive")
+        if not _readable(holder):
+            return holder, b""  # cited by its URL and times: never read whole
         try:
             return holder, read_record(self.warc_dir, holder.warc, holder.offset).payload()
         except RecordNotFound as exc:
@@ -111,8 +114,13 @@ class Citing:
         return last.before_capture, last.after or last.detected_at
 
 
+def _readable(capture: Capture) -> bool:
+    # A page past the monitor's read limit is not parsed here either (bounded memory).
+    return (capture.size or 0) <= READ_LIMIT
+
+
 def _is_html(capture: Capture) -> bool:
-    return is_html(capture.content_type)
+    return is_html(capture.content_type) and _readable(capture)
 
 
 def citation(chosen: Chosen, server: str) -> tuple[Citation, PageMetadata]:
