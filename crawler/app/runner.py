@@ -188,6 +188,20 @@ class _StopSignals:
             signal.signal(signum, handler)
 
 
+def peak_rss_kb() -> int:
+    """This process's own high-water mark of resident memory. ``ru_maxrss`` keeps the
+    parent's through exec (a crawl started by a 300 MB process reports 300 MB), so the
+    kernel's VmHWM is read where there is one."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def _release_free_memory() -> None:
     """Hand the heap the crawl freed back to the system (glibc keeps it otherwise), so the
     monitor's rows start from what is in use, not from the crawl's high-water mark."""
@@ -268,7 +282,7 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
         alerts_failed=monitored.alerts.failed,
         error=stats.get("archive/failure"),
         cpu_seconds=round(sum(os.times()[:2]), 3),
-        peak_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        peak_rss_kb=peak_rss_kb(),
     )
 
 
