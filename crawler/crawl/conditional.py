@@ -95,9 +95,10 @@ class ConditionalRequests:
     (archived as a revisit by the archiver), hands the spider the archived response, so
     link discovery works as if the page had been downloaded."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, parse_limit: int = 0) -> None:
         self.home = home
         self.store = Store.open(home / "vigil.db")
+        self.parse_limit = parse_limit
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalRequests:
@@ -105,7 +106,7 @@ class ConditionalRequests:
         home = crawler.settings.get("VIGIL_HOME")
         if not (settings.conditional and settings.dedup) or not home:
             raise NotConfigured
-        return cls(Path(home))
+        return cls(Path(home), crawler.settings.getint("CRAWL_PARSE_LIMIT"))
 
     def process_request(self, request: Request) -> None:
         found_by = request.meta.get(meta.FOUND_BY)
@@ -128,6 +129,16 @@ class ConditionalRequests:
         original = self.store.captures.original(last) if last else None
         if original is None:
             return response
+        if self.parse_limit and (original.size or 0) > self.parse_limit:
+            # Too large to hand over in memory: the archived page's type, without its
+            # body, is refused unread as a spooled body is (crawler/crawl/decoding.py).
+            request.meta[meta.SPOOLED] = None
+            request.meta[meta.RECEIVED] = original.size
+            headers = Headers({"Content-Type": original.content_type or ""})
+            return response_class(headers, response.url, b"")(
+                url=response.url, status=original.status or 200, headers=headers,
+                flags=[*response.flags, "not_modified"], request=request,
+                protocol=response.protocol, ip_address=response.ip_address)
         try:
             stored = read_record(self.home / "warcs", original.warc, original.offset)
         except RecordNotFound as exc:
