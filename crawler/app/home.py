@@ -32,6 +32,10 @@ CONFIG_TEMPLATE = """\
 # A page that tells site owners who runs this crawler and how to reach you.
 # It is sent in the User-Agent: vigil/<version> (+<contact_url>).
 # contact_url = "https://github.com/vigil-archive/vigil"
+#
+# Networks a URL found on a page may reach besides public addresses (a source's own host
+# is always allowed): loopback, private and reserved ranges are refused otherwise.
+# allow_networks = ["10.0.0.0/8"]
 
 # Alert channels: apprise URLs (mailto://, slack://, json:// ...), one [[alerts]] each.
 # Every event is sent once per channel; see README.md "Alerts".
