@@ -14,10 +14,12 @@ PYWB_STAMP := $(PYWB_VENV)/.installed
 install: $(STAMP) $(PYWB_STAMP)
 
 # Re-install only when the declared dependencies change.
-$(STAMP): pyproject.toml
+# The .pth hook lets plain `warcio check` read brotli records (archive/warcio_hook.py).
+$(STAMP): pyproject.toml archive/warcio_hook.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m archive.warcio_hook
 	touch $(STAMP)
 
 $(PYWB_STAMP):
