@@ -40,7 +40,7 @@ DEFAULT_REQUEST_HEADERS = {
     # No zstd and no br: the archive's readers cannot all read them yet (warcio 1.8's
     # reader fails on every br body with Google's brotli, webrecorder/warcio#73; zstd has
     # no replay support). A server that sends br anyway is archived as it sent it
-    # (`python -m archive.warcio_brotli check` reads those files).
+    # (warcio check reads those files in the project's environment: archive/warcio_hook.py).
     "Accept-Encoding": "gzip, deflate",
 }
 DOWNLOAD_HANDLERS = {
