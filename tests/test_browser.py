@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from recaptured import CHROMIUM, CHROMIUM_ARGS, needs_chromium, needs_pywb, star
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.resources import dom_uri, screenshot_uri
+from archive.timeutil import parse_stored
 from conftest import FAST, LOOPBACK_SITES, Vigil, next_second
 from crawler.demo.replica import LIVE_API, LIVE_PATH, LIVE_STORY, png
 from crawler.demo.siteserver import Resource, SiteServer
@@ -118,6 +120,19 @@ class Rendered:
         return found
 
 
+def _wait_past_rendering(vigil: Vigil, url: str) -> None:
+    """Until the time since the first crawl's last record is well over what rendering took
+    then (the page's response to its last record), and two seconds at least."""
+    with sqlite3.connect(vigil.home / "vigil.db") as conn:
+        page, last = conn.execute(
+            "SELECT MIN(timestamp) FILTER (WHERE url = ?), MAX(timestamp) FROM captures",
+            [url]).fetchone()
+    took = (parse_stored(last) - parse_stored(page or last)).total_seconds()
+    until = parse_stored(last).timestamp() + max(2.0, 3 * took + 1)
+    while time.time() < until:
+        next_second()
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rendered]:
     """A script-rendered article crawled twice (its API's text edited in between), then
@@ -129,11 +144,11 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rendered]:
         vigil.run("add", url, "--depth", "1")
         first = vigil.crawl()
         site.article = {**site.article, "paragraphs": [EDITED, "Engineers found more damage."]}
-        # Replay finds the page's API answer by the 14-digit time of the page: two seconds
-        # apart, the second crawl's answer is the nearer one to its page in every case (in
-        # one second, or one apart, the first crawl's could be as near and was chosen).
-        next_second()
-        next_second()
+        # Replay finds the page's API answer by the 14-digit time of the page: the second
+        # crawl's answer comes as long after its page as the browser takes to render it,
+        # so the crawls are further apart than that (the first crawl's answer was nearer
+        # on a loaded machine, with a fixed two seconds between them).
+        _wait_past_rendering(vigil, url)
         second = vigil.crawl()
     yield Rendered(vigil, site, url, first, second)
 
