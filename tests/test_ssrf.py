@@ -301,3 +301,22 @@ def test_hosts_written_as_numbers_are_read_as_their_address(host: str, address: 
                                   "256.1.1.1", "0x1g.1"])
 def test_host_names_are_not_addresses(host: str) -> None:
     assert literal_address(host) is None
+
+
+def test_a_name_with_no_address_is_looked_up_once_per_crawl(vigil: Vigil,
+                                                            tmp_path: Path) -> None:
+    """Its robots.txt, each of its URLs and each retry would each ask again, and a lookup
+    that fails can take the resolver's whole timeout."""
+    log = tmp_path / "lookups"
+    links = "".join(f'<a href="http://gone.invalid/{n}">c{n}</a>' for n in range(4))
+    env = {**os.environ, "VIGIL_TEST_DNS_LOG": str(log), "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).parent / "dns"), *sys.path])}
+    with SiteServer({"/seed": Resource(page_with(links))}, host="127.0.0.2") as news:
+        vigil.run("add", news.url("/seed"))
+        subprocess.run([sys.executable, "-m", "crawler.cli", "--home", str(vigil.home),
+                        "crawl", *FAST, "-s", "TWISTED_DNS_RESOLVER="
+                        "rebinding_dns.CountedFailures"], env=env, check=True,
+                       capture_output=True, timeout=120)
+    assert log.read_text().split() == ["gone.invalid"]
+    gone = {url for url in failures(vigil) if "gone.invalid" in url}
+    assert len(gone) == 4, failures(vigil)

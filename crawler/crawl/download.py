@@ -4,6 +4,7 @@ the server's reason phrase for the WARC, spools a large body to disk."""
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Callable
 from io import BytesIO
 from typing import IO, Any
@@ -16,6 +17,7 @@ from scrapy.core.downloader.handlers.http11 import (
 )
 from scrapy.crawler import Crawler
 from scrapy.http import Headers, Response
+from scrapy.resolver import HostResolution
 from scrapy.responsetypes import responsetypes
 from scrapy.utils._download_handlers import wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -82,6 +84,16 @@ class _CheckingResolver:
     def resolveHostName(self, resolutionReceiver: Any, hostName: str, portNumber: int = 0,
                         addressTypes: Any = None, transportSemantics: str = "TCP") -> Any:
         refusal, refused = self._refusal, self._refused
+        failed = _UNRESOLVED.get(hostName)
+        if failed is not None and time.monotonic() - failed < UNRESOLVED_SECONDS:
+            # Scrapy caches only the names that resolve: a host that has no address is
+            # asked again for its robots.txt, each URL and each retry, and a lookup that
+            # fails can take the resolver's whole timeout (5 s each, seen offline).
+            resolution = HostResolution(hostName)
+            resolutionReceiver.resolutionBegan(resolution)
+            resolutionReceiver.resolutionComplete()
+            return resolution
+        answered = [False]
 
         @implementer(IResolutionReceiver)
         class Filter:
@@ -91,6 +103,7 @@ class _CheckingResolver:
 
             @staticmethod
             def addressResolved(address: Any) -> None:
+                answered[0] = True
                 why = refusal(str(address.host))
                 if why is None:
                     resolutionReceiver.addressResolved(address)
@@ -99,10 +112,17 @@ class _CheckingResolver:
 
             @staticmethod
             def resolutionComplete() -> None:
+                if not answered[0]:
+                    _UNRESOLVED[hostName] = time.monotonic()
                 resolutionReceiver.resolutionComplete()
 
         return self._inner.resolveHostName(Filter(), hostName, portNumber, addressTypes,
                                            transportSemantics)
+
+
+# Names that resolved to no address, and when: not asked again for this long.
+UNRESOLVED_SECONDS = 300.0
+_UNRESOLVED: dict[str, float] = {}
 
 
 def _addresses_of(host: str) -> Deferred[list[str]]:

@@ -7,10 +7,12 @@ judge the address it is about to connect to, not a name or an earlier answer. Lo
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import Any
 
 from twisted.internet import defer, threads
+from twisted.internet.error import DNSLookupError
 from twisted.internet.interfaces import IResolverSimple
 from zope.interface import implementer
 
@@ -33,3 +35,16 @@ class InternalNames:
         if name.rstrip(".").endswith(".test"):
             return defer.succeed(INTERNAL)
         return threads.deferToThread(socket.gethostbyname, name)
+
+
+@implementer(IResolverSimple)
+class CountedFailures(InternalNames):
+    """Every ``.invalid`` name fails (as RFC 6761 says it must), each lookup of one noted
+    in the file ``VIGIL_TEST_DNS_LOG`` names: how often the crawl asked."""
+
+    def getHostByName(self, name: str, timeout: Any = ()) -> Any:
+        if name.rstrip(".").endswith(".invalid"):
+            with open(os.environ["VIGIL_TEST_DNS_LOG"], "a", encoding="utf-8") as log:
+                log.write(name + "\n")
+            return defer.fail(DNSLookupError(name))
+        return super().getHostByName(name, timeout)
