@@ -134,11 +134,8 @@ class ConditionalRequests:
             # body, is refused unread as a spooled body is (crawler/crawl/decoding.py).
             request.meta[meta.SPOOLED] = None
             request.meta[meta.RECEIVED] = original.size
-            headers = Headers({"Content-Type": original.content_type or ""})
-            return response_class(headers, response.url, b"")(
-                url=response.url, status=original.status or 200, headers=headers,
-                flags=[*response.flags, "not_modified"], request=request,
-                protocol=response.protocol, ip_address=response.ip_address)
+            return _in_place_of(response, request, original.status,
+                                Headers({"Content-Type": original.content_type or ""}), b"")
         try:
             stored = read_record(self.home / "warcs", original.warc, original.offset)
         except RecordNotFound as exc:
@@ -149,10 +146,15 @@ class ConditionalRequests:
             headers.appendlist(name, value)
         # The body as archived, still content-encoded: the decompression middleware,
         # which runs after this one, decodes it as it would a fresh download.
-        # A new object of the archived page's class: replace() would carry attributes of
-        # the 304's class (a TextResponse's encoding) into, say, an image response.
-        kind = response_class(headers, response.url, stored.body)
-        return kind(url=response.url, status=stored.status or 200, headers=headers,
-                    body=stored.body, flags=[*response.flags, "not_modified"],
-                    request=request, protocol=response.protocol,
-                    ip_address=response.ip_address)
+        return _in_place_of(response, request, stored.status, headers, stored.body)
+
+
+def _in_place_of(response: Response, request: Request, status: int | None, headers: Headers,
+                 body: bytes) -> Response:
+    """The archived page handed on in place of a 304: a new object of the archived page's
+    class (replace() would carry attributes of the 304's class, a TextResponse's encoding,
+    into, say, an image response)."""
+    kind = response_class(headers, response.url, body)
+    return kind(url=response.url, status=status or 200, headers=headers, body=body,
+                flags=[*response.flags, "not_modified"], request=request,
+                protocol=response.protocol, ip_address=response.ip_address)
