@@ -36,6 +36,11 @@ PAGE_KINDS = tuple(str(kind) for kind in MONITORED_PAGES)
 READ_LIMIT = 8 * 1024 * 1024
 
 
+def within_read_limit(size: int | None, limit: int = READ_LIMIT) -> bool:
+    """Whether a payload of this many bytes is read whole (its size unknown: it is)."""
+    return (size or 0) <= limit
+
+
 @dataclass(frozen=True)
 class MonitorSettings:
     unreachable_after: int = 3  # consecutive failing crawls before `unreachable`
@@ -178,7 +183,8 @@ class Monitor:
 
     def _readable(self, capture: Row) -> bool:
         """An HTML page small enough to be read whole."""
-        return _is_html(capture) and (capture.get("size") or 0) <= self.settings.read_limit
+        return _is_html(capture) and within_read_limit(capture.get("size"),
+                                                       self.settings.read_limit)
 
     def _probes(self, crawl_id: int) -> dict[str, Extract]:
         probes = {}

@@ -19,7 +19,7 @@ from archive.metadata import PageMetadata, read_metadata
 from archive.reader import RecordNotFound, read_record
 from archive.timeutil import digits14, parse_stored
 from crawler.app.store import Store
-from monitor.detect import READ_LIMIT
+from monitor.detect import within_read_limit
 from monitor.events import EventLog
 from monitor.extract import Extract, extract
 
@@ -52,7 +52,7 @@ class Citing:
         if holder.revisit:
             raise CaptureNotFound(f"the capture of {capture.timestamp} revisits a record "
                                   "that is not in this archive")
-        if not _readable(holder):
+        if not within_read_limit(holder.size):
             return holder, b""  # cited by its URL and times: never read whole
         try:
             return holder, read_record(self.warc_dir, holder.warc, holder.offset).payload()
@@ -114,13 +114,9 @@ class Citing:
         return last.before_capture, last.after or last.detected_at
 
 
-def _readable(capture: Capture) -> bool:
-    # A page past the monitor's read limit is not parsed here either (bounded memory).
-    return (capture.size or 0) <= READ_LIMIT
-
-
 def _is_html(capture: Capture) -> bool:
-    return is_html(capture.content_type) and _readable(capture)
+    # A page past the monitor's read limit is not parsed here either (bounded memory).
+    return is_html(capture.content_type) and within_read_limit(capture.size)
 
 
 def citation(chosen: Chosen, server: str) -> tuple[Citation, PageMetadata]:

@@ -52,7 +52,7 @@ from crawler.app.home import Home
 from crawler.app.keys import HomeKeys
 from crawler.app.provenance import Evidence, sign_home_manifest
 from crawler.app.store import Store
-from monitor.detect import READ_LIMIT
+from monitor.detect import within_read_limit
 from monitor.extract import extract
 
 SOFTWARE = f"vigil/{__version__}"
@@ -175,7 +175,7 @@ def _titles(home: Home, store: Store, captures: list[Capture]) -> dict[int, str]
             continue
         if capture.found_by not in ARTICLE_PAGES or \
                 not 200 <= (capture.payload_status or capture.status) < 300 or \
-                "html" not in (holder.content_type or "") or (holder.size or 0) > READ_LIMIT:
+                "html" not in (holder.content_type or "") or not within_read_limit(holder.size):
             continue
         if holder.id not in read:
             found = extract(read_record(home.warc_dir, holder.warc, holder.offset).payload(),

@@ -104,7 +104,7 @@ CRAWL_DECODE_CAP = 200 * 1024 * 1024  # archive.payload.DEFAULT_DECODE_CAP
 # Bytes of a body (as received) held in memory and read by the spider. A larger body goes
 # to disk as it arrives and is archived from there, never held whole; a page or stylesheet
 # that large is not read for links (a decode-cap failure row says so, beside its capture).
-CRAWL_PARSE_LIMIT = 8 * 1024 * 1024
+CRAWL_PARSE_LIMIT = 8 * 1024 * 1024  # monitor.detect.READ_LIMIT, the monitor's twin
 # Budgets of one source in one crawl (spiders/budgets.py), far above any news site's:
 # past one, the source's further URLs are not fetched, and a failure row says so.
 CRAWL_SOURCE_MAX_PAGES = 100_000
