@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -100,6 +100,30 @@ def send_html(handler: BaseHTTPRequestHandler, body: bytes, status: int = 200) -
     handler.send_header("Content-Length", str(len(body)))
     handler.end_headers()
     handler.wfile.write(body)
+
+
+def validating(body: Callable[[], bytes], etag: str, *,
+               last_modified: Callable[[], str] | None = None,
+               content_type: str = "text/html; charset=utf-8"
+               ) -> Callable[[BaseHTTPRequestHandler], None]:
+    """A page that answers 304 to a request naming its ETag (``body`` and
+    ``last_modified`` are read at each request, so a test can change them)."""
+    def handle(handler: BaseHTTPRequestHandler) -> None:
+        if handler.headers.get("If-None-Match") == etag:
+            handler.send_response(304)
+            handler.send_header("ETag", etag)
+            handler.end_headers()
+            return
+        page = body()
+        handler.send_response(200)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("ETag", etag)
+        if last_modified is not None:
+            handler.send_header("Last-Modified", last_modified())
+        handler.send_header("Content-Length", str(len(page)))
+        handler.end_headers()
+        handler.wfile.write(page)
+    return handle
 
 
 def check_archive(home: Path) -> None:

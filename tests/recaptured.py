@@ -10,13 +10,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import Vigil, free_port, next_second
+from conftest import Vigil, free_port, next_second, validating
 from crawler.demo.siteserver import Resource, SiteServer
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -63,19 +62,8 @@ NOTICE_HTML = b"""<!DOCTYPE html><html><head><title>Page not found</title></head
 <h1>Page not found</h1><p>Sorry, this article is no longer available.</p></body></html>"""
 
 
-def article(handler: BaseHTTPRequestHandler) -> None:
-    """The article, answering 304 to a request that carries its ETag."""
-    if handler.headers.get("If-None-Match") == ETAG:
-        handler.send_response(304)
-        handler.send_header("ETag", ETAG)
-        handler.end_headers()
-        return
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/html; charset=utf-8")
-    handler.send_header("ETag", ETAG)
-    handler.send_header("Content-Length", str(len(ARTICLE_HTML)))
-    handler.end_headers()
-    handler.wfile.write(ARTICLE_HTML)
+# The article, answering 304 to a request that carries its ETag.
+article = validating(lambda: ARTICLE_HTML, ETAG)
 
 
 def wait_for(url: str, seconds: float = 90.0) -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
 
-from conftest import Vigil
+from conftest import Vigil, validating
 from crawler.demo.siteserver import SiteServer
 
-ETAG = '"same"'  # as nginx names a file by its time in seconds and its size
+# The page's ETag never changes, as nginx's names a file by its time in seconds and size.
+ETAG = '"same"'
 
 
 def _page(words: str) -> bytes:
@@ -18,32 +17,13 @@ def _page(words: str) -> bytes:
             f"<p>{words}</p></article></body></html>").encode()
 
 
-def _validating(state: dict[str, bytes], modified: Callable[[], str]
-                ) -> Callable[[BaseHTTPRequestHandler], None]:
-    """A page whose ETag never changes: 304 to any request naming it."""
-    def handle(handler: BaseHTTPRequestHandler) -> None:
-        if handler.headers.get("If-None-Match") == ETAG:
-            handler.send_response(304)
-            handler.send_header("ETag", ETAG)
-            handler.end_headers()
-            return
-        body = state["body"]
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/html")
-        handler.send_header("ETag", ETAG)
-        handler.send_header("Last-Modified", modified())
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-    return handle
-
-
 def test_a_page_modified_in_the_second_it_was_captured_is_asked_for_whole_next_time(
         vigil: Vigil) -> None:
     # The page changed in the second it was captured: its validators would still match
     # after an edit in that same second.
     state = {"body": _page("The court found for the council, five votes to two.")}
-    now = _validating(state, lambda: email.utils.formatdate(time.time(), usegmt=True))
+    now = validating(lambda: state["body"], ETAG,
+                     last_modified=lambda: email.utils.formatdate(time.time(), usegmt=True))
     with SiteServer({"/ruling": now}, host="127.0.0.2") as site:
         vigil.run("add", site.url("/ruling"))
         vigil.crawl()
@@ -58,7 +38,8 @@ def test_a_page_modified_in_the_second_it_was_captured_is_asked_for_whole_next_t
 def test_a_page_last_modified_well_before_its_capture_is_asked_for_conditionally(
         vigil: Vigil) -> None:
     state = {"body": _page("The court found for the council, five votes to two.")}
-    old = _validating(state, lambda: email.utils.formatdate(1_700_000_000, usegmt=True))
+    old = validating(lambda: state["body"], ETAG,
+                     last_modified=lambda: email.utils.formatdate(1_700_000_000, usegmt=True))
     with SiteServer({"/ruling": old}, host="127.0.0.2") as site:
         vigil.run("add", site.url("/ruling"))
         vigil.crawl()

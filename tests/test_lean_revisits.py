@@ -8,7 +8,6 @@ import io
 import json
 import sqlite3
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from cdxj_indexer.main import write_cdx_index
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.cdxj import read_index
-from conftest import Vigil, next_second
+from conftest import Vigil, next_second, validating
 from crawler.demo.siteserver import Resource, SiteServer
 
 PAGE = b"<html><head><title>Order 12</title></head><body><article><h1>Order 12</h1>" \
@@ -26,20 +25,8 @@ PAGE = b"<html><head><title>Order 12</title></head><body><article><h1>Order 12</
 ETAG, MODIFIED = '"order-12"', "Mon, 30 Nov 2026 08:00:00 GMT"
 
 
-def order(handler: BaseHTTPRequestHandler) -> None:
-    """A page that answers 304 to its own validators."""
-    if handler.headers.get("If-None-Match") == ETAG:
-        handler.send_response(304)
-        handler.send_header("ETag", ETAG)
-        handler.end_headers()
-        return
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/html; charset=utf-8")
-    handler.send_header("ETag", ETAG)
-    handler.send_header("Last-Modified", MODIFIED)
-    handler.send_header("Content-Length", str(len(PAGE)))
-    handler.end_headers()
-    handler.wfile.write(PAGE)
+# A page that answers 304 to its own validators.
+order = validating(lambda: PAGE, ETAG, last_modified=lambda: MODIFIED)
 
 
 @pytest.fixture

@@ -18,7 +18,15 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from conftest import Vigil, check_archive, free_port, send_html, slow_site, stamp14
+from conftest import (
+    Vigil,
+    check_archive,
+    free_port,
+    send_html,
+    slow_site,
+    stamp14,
+    validating,
+)
 from crawler.demo.replica import SEED_PATH
 from crawler.demo.siteserver import Resource, SiteServer
 
@@ -100,20 +108,9 @@ class _Validating(BaseHTTPRequestHandler):
     modified = email.utils.formatdate(1_700_000_000, usegmt=True)
 
 
-def validating(handler: BaseHTTPRequestHandler) -> None:
-    if handler.headers.get("If-None-Match") == _Validating.etag:
-        handler.send_response(304)
-        handler.send_header("ETag", _Validating.etag)
-        handler.end_headers()
-        return
-    handler.record_sent(_Validating.body)  # type: ignore[attr-defined]
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/html")
-    handler.send_header("ETag", _Validating.etag)
-    handler.send_header("Last-Modified", _Validating.modified)
-    handler.send_header("Content-Length", str(len(_Validating.body)))
-    handler.end_headers()
-    handler.wfile.write(_Validating.body)
+validating_order = validating(lambda: _Validating.body, _Validating.etag,
+                              last_modified=lambda: _Validating.modified,
+                              content_type="text/html")
 
 
 def validating_image(handler: BaseHTTPRequestHandler) -> None:
@@ -133,7 +130,7 @@ def validating_image(handler: BaseHTTPRequestHandler) -> None:
 
 @pytest.fixture
 def validating_site() -> Iterator[SiteServer]:
-    routes = {"/2026/02/02/order/": validating, "/seal.png": validating_image,
+    routes = {"/2026/02/02/order/": validating_order, "/seal.png": validating_image,
               "/2026/01/01/annex/": Resource(b"<article><p>Annex text.</p>"
                                              b"<img src='/seal.png'></article>")}
     with SiteServer(routes, host="127.0.0.2") as site:
