@@ -81,7 +81,8 @@ def wait_for(url: str, seconds: float = 90.0) -> None:
     raise AssertionError(f"{url} never answered")
 
 
-def start_serve(vigil: Vigil, *extra: str) -> tuple[subprocess.Popen[bytes], int]:
+def start_serve(vigil: Vigil, *extra: str, env: dict[str, str] | None = None
+                ) -> tuple[subprocess.Popen[bytes], int]:
     """`vigil serve` on a free port whose next port (the replay's) is free too. Another
     test may take that next port between the look and the start: then on other ports."""
     for attempt in range(3):
@@ -90,7 +91,8 @@ def start_serve(vigil: Vigil, *extra: str) -> tuple[subprocess.Popen[bytes], int
             port = free_port("127.0.0.1")
         server = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--home",
                                    str(vigil.home), "serve", "--port", str(port), *extra],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  env=env)
         try:
             wait_for(f"http://127.0.0.1:{port}/")
             if WAYBACK.exists():

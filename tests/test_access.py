@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from recaptured import wait_for
+from recaptured import start_serve
 
 from archive.timeutil import parse_stored
-from conftest import Vigil, free_port, next_second, stamp14
+from conftest import Vigil, next_second, stamp14
 from crawler.demo.replica import SEED_PATH
 from crawler.demo.siteserver import SiteServer
 
@@ -66,17 +66,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         next_second()  # the two captures fall in different seconds
         quietly_edit(news.routes, outside.routes, outside.base)
         vigil.crawl()
-        port = free_port("127.0.0.1")
-        while free_port("127.0.0.1") == port + 1:
-            port = free_port("127.0.0.1")
-        server = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--home",
-                                   str(vigil.home), "serve", "--port", str(port)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
+        # Started as every test starts it: retried on other ports if the replay's port
+        # was taken meanwhile, or pywb's first start outlasted the wait.
+        server, port = start_serve(vigil)
         try:
-            wait_for(base + "/")
-            wait_for(f"http://127.0.0.1:{port + 1}/")
-            yield Served(vigil, base, news, outside)
+            yield Served(vigil, f"http://127.0.0.1:{port}", news, outside)
         finally:
             server.terminate()
             server.wait(timeout=20)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.parse
@@ -18,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from recaptured import wait_for
+from recaptured import start_serve, wait_for
 
 from conftest import Vigil, free_port, next_second, stamp14
 from crawler.demo.replica import OUTSIDE_REPORT, RELATED, SEED_PATH
@@ -94,18 +92,9 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
                                            headers=[("Location", news.url(MOVED_TO))])
         vigil.crawl()
         vigil.run("add", "http://127.0.0.9/never/", "--name", "unvisited")
-        port = free_port("127.0.0.1")
-        while free_port("127.0.0.1") == port + 1:
-            port = free_port("127.0.0.1")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "crawler.cli", "--home", str(vigil.home), "serve",
-             "--port", str(port)], env={**os.environ, "VIGIL_SERVE_TOKEN": TOKEN},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
+        server, port = start_serve(vigil, env={**os.environ, "VIGIL_SERVE_TOKEN": TOKEN})
         try:
-            wait_for(base + "/changes")
-            wait_for(f"http://127.0.0.1:{port + 1}/")
-            yield Desk(vigil, base, news, outside)
+            yield Desk(vigil, f"http://127.0.0.1:{port}", news, outside)
         finally:
             server.terminate()
             server.wait(timeout=20)
