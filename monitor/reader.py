@@ -57,10 +57,30 @@ _XML_SPACES = re.compile(r"[ \t\n\r]{2,}|[\t\n\r]")
 def text_length(el: etree._Element) -> int:
     """``string-length(normalize-space(.))`` of an element, without an XPath evaluation
     (which costs more than the text it measures: a page has hundreds of paragraphs)."""
+    return _normalized_length(_text(el))
+
+
+def text_longer_than(el: etree._Element, length: int) -> bool:
+    """Whether ``text_length(el) > length``, reading no more of a long text than it
+    takes: collapsing whitespace never makes the beginning of a text longer than the
+    whole, so a beginning already longer decides (a block of links against the whole
+    article around it, 100 times its size)."""
+    text = _text(el)
+    head = text[:2 * length + 64]  # ample for text with the usual spaces between words
+    if len(head) < len(text) and _normalized_length(head) > length:
+        return True
+    return _normalized_length(text) > length
+
+
+def _text(el: etree._Element) -> str:
+    """The string value of an element, as XPath's ``string(.)`` reads it."""
     if len(el):
-        text = etree.tostring(el, method="text", encoding="unicode", with_tail=False)
-    else:
-        text = el.text or ""
+        text: str = etree.tostring(el, method="text", encoding="unicode", with_tail=False)
+        return text
+    return el.text or ""
+
+
+def _normalized_length(text: str) -> int:
     text = text.strip(" \t\n\r")
     # Four scans in C are faster than one regex search that fails.
     if "  " in text or "\n" in text or "\t" in text or "\r" in text:

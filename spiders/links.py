@@ -13,7 +13,15 @@ from lxml import etree
 # One reader of "where is the story" for link scope and for extraction: its element and
 # its furniture are the ones edits are judged on.
 from monitor.furniture import card_groups, is_furniture
-from monitor.reader import MAIN_ATTR, Prose, Story, is_prose, read_story
+from monitor.reader import (
+    MAIN_ATTR,
+    Prose,
+    Story,
+    is_prose,
+    read_story,
+    text_length,
+    text_longer_than,
+)
 
 # Blocks that present related reading, by class/id or by their heading.
 _RELATED_ATTR = re.compile(
@@ -108,9 +116,6 @@ def _tokens(el: etree._Element) -> str:
     return f"{el.get('class', '')} {el.get('id', '')}"
 
 
-# Only ratios of these lengths matter; whitespace is collapsed, as a word count would,
-# but in libxml2 rather than by splitting a page's text into Python strings.
-_TEXT_LEN = etree.XPath("string-length(normalize-space(.))")
 _CLASSED = etree.XPath("//*[@class or @id]")
 # Plain lxml elements: lxml.html's element classes cost a Python call per element touched.
 _PARSER = etree.HTMLParser()
@@ -120,19 +125,12 @@ _REQUISITE_ELEMENTS = etree.XPath(
     "|//*[@style]")
 
 
-def _text_len(el: etree._Element, memo: dict[etree._Element, int]) -> int:
-    # The same <main> is measured for a heading's block and for the main content.
-    if el not in memo:
-        memo[el] = int(_TEXT_LEN(el))
-    return memo[el]
-
-
 def _dedupe(urls: Iterable[str | None]) -> list[str]:
     return list(dict.fromkeys(u for u in urls if u))
 
 
 def _blocks(root: etree._Element, classed: list[etree._Element],
-            memo: dict[etree._Element, int]) -> tuple[set[etree._Element], set[etree._Element]]:
+            ) -> tuple[set[etree._Element], set[etree._Element]]:
     """Related-reading blocks (known by a class/id or by their heading) and furniture
     blocks (known by their heading), as the sets of their elements."""
     related: set[etree._Element] = set()
@@ -140,25 +138,25 @@ def _blocks(root: etree._Element, classed: list[etree._Element],
     for el in root.iter(*_HEADING_TAGS):
         heading = " ".join(el.itertext())
         if _RELATED_HEADING.match(heading):
-            related.update(_heading_block(el, memo))
+            related.update(_heading_block(el))
         if _FURNITURE_HEADING.match(heading):
-            furniture.update(_heading_block(el, memo))
+            furniture.update(_heading_block(el))
     related.update(el for el in classed
                    if el.tag not in _HEADING_TAGS and _RELATED_ATTR.search(_tokens(el)))
     return related, furniture
 
 
-def _heading_block(heading: etree._Element, memo: dict[etree._Element, int],
-                   ) -> list[etree._Element]:
+def _heading_block(heading: etree._Element) -> list[etree._Element]:
     """What a heading introduces: its own container, unless that container is the whole
     article; then the siblings after it, up to the next heading or paragraph of prose
     (an article goes on after a "Related stories" list)."""
     parent = heading.getparent()
     if parent is not None and parent.tag not in ("body", "main", "article") and not \
             MAIN_ATTR.search(_tokens(parent)):
+        # Its container, if that holds less than half of the text around it (whitespace
+        # collapsed, as a word count would).
         outer = parent.getparent()
-        if _text_len(parent, memo) < 0.5 * _text_len(
-                outer if outer is not None else parent, memo):
+        if outer is not None and text_longer_than(outer, 2 * text_length(parent)):
             return [parent]
     siblings = []
     sibling = heading.getnext()
@@ -274,8 +272,7 @@ def parse_html(html: str | bytes, url: str, *, utf8: bool = False) -> PageLinks:
     base_el = root.find(".//base[@href]")
     base = clean_url(url, base_el.get("href")) or url if base_el is not None else url
     classed: list[etree._Element] = _CLASSED(root)
-    memo: dict[etree._Element, int] = {}
-    blocks, furniture = _blocks(root, classed, memo)
+    blocks, furniture = _blocks(root, classed)
     story = read_story(root)
     main = content_scope(root, story)
     if main in blocks:
