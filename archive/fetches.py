@@ -9,6 +9,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from archive.found_by import FoundBy
+from archive.index import resolved_query
 
 
 class FailureReason(StrEnum):
@@ -34,9 +35,9 @@ Row = Mapping[str, Any]  # a row of captures or failures
 
 # What a comparison reads of a crawl's captures and failures: every page of a crawl is
 # held at once (20,000 rows of every column were 40 MB, the peak of a large crawl).
-_CAPTURE_COLUMNS = ("id, url, timestamp, status, content_type, digest, warc, offset, revisit, "
-                    "found_by, referrer, source_id, crawl_id, location, via, refers_to, "
-                    "payload_status, size")
+_CAPTURE_COLUMNS = ("id", "url", "timestamp", "status", "content_type", "digest", "warc",
+                    "offset", "revisit", "found_by", "referrer", "source_id", "crawl_id",
+                    "location", "via", "refers_to", "payload_status", "size")
 _FAILURE_COLUMNS = "id, url, timestamp, error, found_by, referrer, source_id, crawl_id, via"
 _REPEATED = ("kind", "found_by", "content_type", "warc", "referrer", "error")
 
@@ -86,7 +87,7 @@ class CrawlFetches:
         if capture_id is None:
             return None
         # db.query, not rows_where: that asks sqlite_master whether the table exists first.
-        return next(self.db.query("SELECT * FROM captures WHERE id = ?", [capture_id]), None)
+        return next(self.db.query(resolved_query(None, "id = ?"), [capture_id]), None)
 
     def payload_holder(self, capture: Row | None) -> Row | None:
         """A revisit (identical payload, or a 304) stands for the capture it refers to."""
@@ -101,10 +102,10 @@ class CrawlFetches:
         redirect's later hops), found as ``found_by`` says; each row's ``kind`` is
         ``capture`` or ``failure``. URLs the crawl refused itself are no fetch at all."""
         marks = ", ".join("?" * len(found_by))
-        yield from self._rows(
-            f"SELECT {_CAPTURE_COLUMNS}, 'capture' AS kind FROM captures "
-            f"WHERE crawl_id = ? AND via IS NULL AND found_by IN ({marks}) "
-            "ORDER BY timestamp, id", [crawl_id, *found_by])
+        chosen = resolved_query(_CAPTURE_COLUMNS, f"crawl_id = ? AND via IS NULL AND "
+                                f"found_by IN ({marks})")
+        yield from self._rows(f"SELECT *, 'capture' AS kind FROM ({chosen}) "
+                              "ORDER BY timestamp, id", [crawl_id, *found_by])
         refused = ", ".join("?" * len(REFUSALS))
         yield from self._rows(
             f"SELECT {_FAILURE_COLUMNS}, 'failure' AS kind FROM failures "
@@ -114,11 +115,12 @@ class CrawlFetches:
 
     def redirect_end(self, crawl_id: int, url: str) -> Row | None:
         """The last capture of the redirect chain that started at ``url`` in the crawl."""
-        return next(self._rows(
-            f"SELECT {_CAPTURE_COLUMNS} FROM captures WHERE crawl_id = ? AND via = ? "
-            "ORDER BY timestamp DESC, id DESC LIMIT 1", [crawl_id, url]), None)
+        return next(self._rows(resolved_query(
+            _CAPTURE_COLUMNS, "crawl_id = ? AND via = ? ORDER BY timestamp DESC, id DESC "
+            "LIMIT 1"), [crawl_id, url]), None)
 
     def probes(self, crawl_id: int) -> Iterator[Row]:
         """The crawl's 2xx answers to its made-up not-found URLs."""
-        yield from self.db.query("SELECT * FROM captures WHERE crawl_id = ? AND found_by = ? "
-                                 "AND status BETWEEN 200 AND 299", [crawl_id, FoundBy.PROBE])
+        yield from self.db.query(resolved_query(
+            None, "crawl_id = ? AND found_by = ? AND status BETWEEN 200 AND 299"),
+            [crawl_id, FoundBy.PROBE])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from sqlite_utils import Database
 
 from archive.canonical import variants
+from archive.schema import CAPTURES
 from archive.timeutil import parse_stored, warc_date
 from archive.urls import normalize_url
 
@@ -78,19 +79,47 @@ _FIELDS = [f.name for f in fields(Capture)]
 # A revisit's row leaves these NULL when they are its original's, and reads them through
 # it: an unchanged recapture's row holds what is its own (time, status, where its record
 # is, how it was found). Its record ID is in its record only (nothing looks a revisit up
-# by it: revisits refer to originals).
-INHERITED = ("payload_digest", "size", "ip_address", "target_uri", "etag", "last_modified")
-_ORIGINAL = ", ".join(f"o.[{c}] AS [original_{c}]" for c in INHERITED)
+# by it: revisits refer to originals). A validator or address a 304 leaves out is its
+# original's; but a revisit with no referrer where its original had one (a seed now, a
+# link before) stores "" for it, read back as none.
+INHERITED = ("digest", "content_type", "payload_digest", "size", "ip_address", "target_uri",
+             "referrer", "etag", "last_modified")
+_OWN_NONE = ("referrer",)
+_NONE = ""
+
+
+def resolved_query(columns: Sequence[str] | None, where: str) -> str:
+    """SQL for ``columns`` (None: every column) of the captures that ``where`` chooses,
+    as they read: a revisit's inherited columns through its original. The rows are chosen
+    as by ``SELECT * FROM captures WHERE {where}`` (its index, order and limit), and each
+    revisit's original is joined by its primary key."""
+    chosen = ", ".join(_resolved(n) if n in INHERITED else f"c.[{n}]"
+                       for n in (columns or CAPTURES.columns))
+    return (f"SELECT {chosen} FROM (SELECT * FROM captures WHERE {where}) AS c "
+            "LEFT JOIN captures AS o ON c.revisit = 1 AND o.id = c.refers_to")
+
+
+def _resolved(name: str) -> str:
+    own_none = (f"WHEN c.revisit = 1 AND c.[{name}] = '{_NONE}' THEN NULL "
+                if name in _OWN_NONE else "")
+    return (f"CASE WHEN c.revisit = 1 AND c.[{name}] IS NULL THEN o.[{name}] {own_none}"
+            f"ELSE c.[{name}] END AS [{name}]")
 
 
 def lean_row(capture: Capture, original: Capture | None) -> dict[str, Any]:
     """The row written for ``capture`` (``original``: the capture a revisit refers to)."""
     data = capture.row()
+    if capture.member_sha256:
+        # Stored as its 32 bytes (rows written before schema 13 hold it as hex).
+        data["member_sha256"] = bytes.fromhex(capture.member_sha256)
     if capture.revisit and original is not None and original.id == capture.refers_to:
         data["record_id"] = None
         for name in INHERITED:
-            if data[name] == getattr(original, name):
+            own, theirs = data[name], getattr(original, name)
+            if own == theirs:
                 data[name] = None
+            elif own is None and name in _OWN_NONE:
+                data[name] = _NONE
     return data
 
 
@@ -98,10 +127,11 @@ def _from_row(row: dict[str, Any]) -> Capture:
     data = {k: row[k] for k in _FIELDS if k in row}
     data["revisit"] = bool(data.get("revisit"))
     data["recheck"] = bool(data.get("recheck"))
-    if data["revisit"]:
-        for name in INHERITED:
-            if data.get(name) is None:
-                data[name] = row.get(f"original_{name}")
+    if data.get("digest") is None:
+        data["digest"] = ""  # a revisit whose original is gone: no payload to name
+    member = data.get("member_sha256")
+    if isinstance(member, bytes):
+        data["member_sha256"] = member.hex()
     return Capture(**data)
 
 
@@ -258,11 +288,7 @@ class CaptureIndex:
         return []
 
     def _query(self, where: str, params: list[Any]) -> Iterator[Capture]:
-        # The rows chosen as before (the same index, order and limit), each revisit's
-        # original joined by its primary key for what the revisit reads through it.
-        sql = (f"SELECT c.*, {_ORIGINAL} FROM (SELECT * FROM captures WHERE {where}) AS c "
-               "LEFT JOIN captures AS o ON c.revisit = 1 AND o.id = c.refers_to")
-        for row in self.db.query(sql, params):
+        for row in self.db.query(resolved_query(None, where), params):
             yield _from_row(row)
 
 

@@ -20,6 +20,9 @@ class Table:
     not_null: frozenset[str] = frozenset()
     defaults: Mapping[str, Any] = field(default_factory=dict)
     indexes: Sequence[tuple[Sequence[str], bool]] = ()  # (columns, unique)
+    # (name, column): an index of the rows where the column is not NULL, for a column
+    # most rows leave NULL and that is only ever looked up by value.
+    partial_indexes: Sequence[tuple[str, str]] = ()
     # Indexes an earlier version made that another index now serves: dropped on upgrade.
     dropped_indexes: Sequence[str] = ()
     # Run once when a column is added to an existing table: fills in what it means for
@@ -44,6 +47,9 @@ def ensure(db: Database, table: Table) -> None:
                 backfill(db)
     for columns, unique in table.indexes:
         existing.create_index(list(columns), unique=unique, if_not_exists=True)
+    for name, column in table.partial_indexes:
+        db.execute(f"CREATE INDEX IF NOT EXISTS [{name}] ON [{table.name}] ([{column}]) "
+                   f"WHERE [{column}] IS NOT NULL")
     for name in table.dropped_indexes:
         db.execute(f"DROP INDEX IF EXISTS [{name}]")
 
@@ -69,16 +75,21 @@ CAPTURES = Table(
      # Validators for conditional requests on the next crawl.
      "etag": str, "last_modified": str,
      # SHA-256 of the response record's gzip member as written: a flipped byte anywhere
-     # in it, even in the gzip header no CRC covers, names the record.
+     # in it, even in the gzip header no CRC covers, names the record. Its 32 bytes (hex
+     # in rows written before schema 13).
      "member_sha256": str},
     pk="id", not_null=frozenset({"url", "timestamp", "status", "warc", "offset", "length",
                                  "recheck"}),
     defaults={"recheck": 0},
     # (url, timestamp) serves every lookup of a URL: by time either way, the latest 2xx
     # (walked back from the latest, a range scan of that URL's rows at worst), history.
-    indexes=((("url", "timestamp"), False), (("crawl_id",), False), (("via",), False),
-             (("warc", "offset"), True), (("record_id",), False)),
-    dropped_indexes=("idx_captures_url_payload_status_timestamp",),
+    indexes=((("url", "timestamp"), False), (("crawl_id",), False),
+             (("warc", "offset"), True)),
+    # Only a redirect's later hops have a via, and a revisit has no record ID of its own.
+    partial_indexes=(("idx_captures_via_present", "via"),
+                     ("idx_captures_record_id_present", "record_id")),
+    dropped_indexes=("idx_captures_url_payload_status_timestamp", "idx_captures_via",
+                     "idx_captures_record_id"),
     backfills={"payload_status": _payload_status},
 )
 

@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from archive.fetches import CrawlFetches, Row
 from archive.found_by import MONITORED_PAGES, FoundBy
-from archive.index import is_html
+from archive.index import is_html, resolved_query
 from archive.payload import DecodeCapExceeded, is_stored_digest
 from archive.reader import RecordNotFound, read_record
 from archive.resources import dom_uri
@@ -82,9 +82,9 @@ class Monitor:
         server sent may be the same bytes every time), else the payload it holds."""
         if capture is None:
             return None
-        rendered = next(self.db.query(
-            "SELECT * FROM captures WHERE url = ? AND crawl_id IS ? ORDER BY timestamp DESC "
-            "LIMIT 1", [dom_uri(capture["url"]), capture["crawl_id"]]), None)
+        rendered = next(self.db.query(resolved_query(
+            None, "url = ? AND crawl_id IS ? ORDER BY timestamp DESC LIMIT 1"),
+            [dom_uri(capture["url"]), capture["crawl_id"]]), None)
         return rendered or self.fetches.payload_holder(capture)
 
     def extract_of(self, capture: Row | None, options: ExtractOptions) -> Extract | None:

@@ -80,13 +80,15 @@ def test_a_revisit_row_reads_through_its_original_what_it_does_not_hold(
         recaptured: tuple[Vigil, SiteServer]) -> None:
     vigil, site = recaptured
     with sqlite3.connect(vigil.home / "vigil.db") as conn:
-        rows = conn.execute("SELECT revisit, payload_digest, size, record_id, target_uri, "
-                            "last_modified FROM captures WHERE url = ? ORDER BY id",
+        rows = conn.execute("SELECT revisit, payload_digest, size, record_id, digest, "
+                            "content_type, target_uri, last_modified, typeof(member_sha256) "
+                            "FROM captures WHERE url = ? ORDER BY id",
                             [site.url("/orders/12/")]).fetchall()
     original, *revisits = rows
-    assert original[0] == 0 and None not in original[1:4] and original[5] == MODIFIED
-    assert revisits and all(r == (1, None, None, None, None, None) for r in revisits)
+    assert original[0] == 0 and None not in original[1:6] and original[7] == MODIFIED
+    assert revisits and all(r == (1, *[None] * 7, "blob") for r in revisits)
     history = vigil.json("history", site.url("/orders/12/"))
+    assert len(history) == 3
     assert len({(e["digest"], e["size"], e["content_type"]) for e in history}) == 1
     assert vigil.json("verify")["problems"] == []
 

@@ -72,13 +72,12 @@ def test_a_home_made_before_lean_revisits_reads_its_revisits_and_then_writes_lea
             "target_uri, digest, content_type FROM captures WHERE warc = 'vigil-3.warc.gz'"
         ).fetchone()
         # What it reads through its original is not written again; what is its own is.
-        assert stored == (None, None, None, None, None, None, None, original.digest,
-                          "text/html")
+        assert stored == (None,) * 9
         *_, new = store.captures.history(url)
         assert (new.payload_digest, new.size, new.ip_address, new.etag, new.last_modified,
-                new.target_uri) == (original.payload_digest, original.size,
-                                    original.ip_address, original.etag,
-                                    original.last_modified, url)
+                new.target_uri, new.digest, new.content_type) == (
+            original.payload_digest, original.size, original.ip_address, original.etag,
+            original.last_modified, url, original.digest, "text/html")
         assert store.captures.closest(url) == new
         assert store.captures.last_payload(url) == new
     finally:
@@ -149,14 +148,52 @@ def _definitions() -> str:
 
     return repr([(t.name, sorted((k, v.__name__) for k, v in t.columns.items()), t.pk,
                   sorted(t.not_null), sorted(t.defaults.items()), list(t.indexes),
-                  list(getattr(t, "dropped_indexes", ())))
+                  list(getattr(t, "dropped_indexes", ())),
+                  list(getattr(t, "partial_indexes", ())))
                  for t in (*HOME_TABLES, *ARCHIVE_TABLES, *MONITOR_TABLES)])
 
 
 def test_a_change_to_any_table_bumps_the_schema_version() -> None:
     # An open skips the schema work when the version matches, so a table changed without
     # a new version would never reach existing homes. Bump SCHEMA_VERSION, then this pin.
-    pinned = {12: "cd960e75dc85277c"}
+    pinned = {13: "54f26a5783b30b41"}
     digest = hashlib.sha256(_definitions().encode()).hexdigest()[:16]
     assert pinned.get(SCHEMA_VERSION) == digest, (
         f"table definitions changed: bump SCHEMA_VERSION and pin {digest}")
+
+
+def test_a_revisit_row_holds_only_what_differs_from_its_original_and_reads_back_whole(
+        ) -> None:
+    from dataclasses import replace
+
+    from sqlite_utils import Database
+
+    from archive.index import Capture, CaptureIndex
+    from archive.schema import create_schema
+
+    db = Database(memory=True)
+    create_schema(db)
+    index = CaptureIndex(db)
+    original = Capture(url="http://127.0.0.2/story/", timestamp="2026-12-01T08:00:00.000000Z",
+                       status=200, content_type="text/html", digest="sha256:" + "a" * 64,
+                       payload_digest="sha256:" + "b" * 64, warc="vigil-1.warc.gz", offset=0,
+                       length=900, found_by="related", referrer="http://127.0.0.2/",
+                       etag='"v1"', member_sha256="c" * 64, record_id="<urn:uuid:1>")
+    index.add([original])
+    stored = index.history(original.url)[0]
+    # Found as a link before, a seed now: no referrer of its own, which is not its original's.
+    seed = replace(stored, timestamp="2026-12-02T08:00:00.000000Z", status=304,
+                   warc="vigil-2.warc.gz", revisit=True, refers_to=stored.id,
+                   found_by="seed", referrer=None, member_sha256="d" * 64, record_id=None,
+                   id=None)
+    linked = replace(seed, timestamp="2026-12-03T08:00:00.000000Z", warc="vigil-3.warc.gz",
+                     found_by="related", referrer="http://127.0.0.2/")
+    index.add([seed, linked])
+    rows = db.execute("SELECT digest, content_type, referrer, etag, hex(member_sha256) "
+                      "FROM captures WHERE revisit = 1 ORDER BY id").fetchall()
+    assert rows == [(None, None, "", None, "D" * 64), (None, None, None, None, "D" * 64)]
+    _, first, second = index.history(original.url)
+    assert first == replace(seed, id=first.id, payload_status=200)
+    assert second == replace(linked, id=second.id, payload_status=200)
+    assert first.referrer is None and second.referrer == original.referrer
+    assert stored.member_sha256 == "c" * 64

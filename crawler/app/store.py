@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 from archive.fetches import REFUSALS
 from archive.found_by import FoundBy
-from archive.index import CaptureIndex
+from archive.index import CaptureIndex, resolved_query
 from archive.schema import Table, ensure
 from archive.schema import create_schema as archive_schema
 from archive.signing import file_sha256
@@ -51,9 +51,10 @@ CRAWLS = Table(
 # The home's own schema version, in PRAGMA user_version. Versions 1-4 were one list of
 # migrations for every table; from 5 on, each library brings its own tables up to date
 # (archive.schema, monitor.schema) and the home only its sources and crawls (6 added the
-# reviews, 7 the sources' browser, 8 the deliveries' claimant, 9 hashed channel URLs). A
+# reviews, 7 the sources' browser, 8 the deliveries' claimant, 9 hashed channel URLs, 13
+# leaner revisit rows and partial indexes). A
 # change to any table's definition bumps it (tests/test_schema.py pins them).
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 HOME_TABLES = (SOURCES, CRAWLS)
 
 
@@ -239,7 +240,7 @@ class Store:
                  "AND found_by IN (?, ?)")
         params = [source_id, last, FoundBy.RELATED, FoundBy.CITED]
         rows = self.db.query(
-            f"SELECT url, found_by, referrer FROM captures WHERE {where} UNION "
+            f"{resolved_query(('url', 'found_by', 'referrer'), where)} UNION "
             f"SELECT url, found_by, referrer FROM failures WHERE {where} "
             f"AND error NOT IN ({', '.join('?' * len(REFUSALS))}) ORDER BY url",
             [*params, *params, *REFUSALS])
