@@ -28,13 +28,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
+from archive.keyfiles import BINDING, ECDSA_PRIVATE_KEY, ECDSA_PUBLIC_KEY, PRIVATE_KEY, PUBLIC_KEY
 from archive.timeutil import utcnow, warc_date
 
-PRIVATE_KEY = "vigil-ed25519.key"
-PUBLIC_KEY = "vigil-ed25519.pub"
-ECDSA_PRIVATE_KEY = "vigil-ecdsa-p384.key"
-ECDSA_PUBLIC_KEY = "vigil-ecdsa-p384.pub"
-BINDING = "vigil-keys.json"
 SIGNATURE_SUFFIX = ".sig"
 MANIFEST_GLOB = "manifest-*.json"
 _CURVE = ec.SECP384R1()

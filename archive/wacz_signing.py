@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from archive.keyfiles import ECDSA_PUBLIC_KEY, PUBLIC_KEY
 from archive.signing import (
-    ECDSA_PUBLIC_KEY,
-    PUBLIC_KEY,
     fingerprint,
     load_ecdsa_public,
     load_public,

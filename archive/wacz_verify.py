@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from archive.keyfiles import BINDING
 from archive.signing import (
-    BINDING,
     SIGNATURE_SUFFIX,
     fingerprint,
     trust_problem,

@@ -17,14 +17,12 @@ from archive.custody import DELETION, EXPORT, VERIFY, append, check_chain
 from archive.export import Selection, pages_jsonl, select
 from archive.found_by import ARTICLE_PAGES
 from archive.index import Capture
+from archive.keyfiles import BINDING, ECDSA_PUBLIC_KEY, PUBLIC_KEY
 from archive.manifests import check_manifests, signed_files
 from archive.package_warc import write_package_warc
 from archive.reader import read_record
 from archive.replayindex import resolve_wacz
 from archive.signing import (
-    BINDING,
-    ECDSA_PUBLIC_KEY,
-    PUBLIC_KEY,
     SIGNATURE_SUFFIX,
     ManifestEntry,
     ensure_keys,

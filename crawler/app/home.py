@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from archive.signing import ensure_keys
+from archive.keyfiles import keys_present
 
 DEFAULT_HOME = "vigil-data"
 
@@ -116,7 +116,11 @@ class Home:
                 handle.write(CONFIG_TEMPLATE)
         elif self.config_path.stat().st_mode & 0o077:
             self.config_path.chmod(0o600)
-        ensure_keys(self.key_dir)  # signs the manifests of closed WARC files
+        if not keys_present(self.key_dir):  # they sign the manifests of closed WARC files
+            # Imported only to make them: the cryptography is a fifth of a quick command.
+            from archive.signing import ensure_keys
+
+            ensure_keys(self.key_dir)
         return was_new
 
     def config(self) -> dict[str, Any]:

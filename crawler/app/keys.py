@@ -9,10 +9,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from archive.keyfiles import BINDING, ECDSA_PUBLIC_KEY, PUBLIC_KEY
 from archive.signing import (
-    BINDING,
-    ECDSA_PUBLIC_KEY,
-    PUBLIC_KEY,
     KeyError_,
     ensure_keys,
     fingerprint,

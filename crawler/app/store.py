@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -132,7 +132,8 @@ class Source:
                    moment)
 
     def public(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Not asdict(): its deep copy of every list was a tenth of `vigil sources --json`.
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["every"] = None if self.cron else format_interval(
             self.every_seconds or DEFAULT_EVERY)
         return data
