@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -42,17 +43,23 @@ def format_interval(seconds: int) -> str:
 
 def cron_trigger(expression: str) -> CronTrigger:
     """A five-field crontab expression, in UTC."""
+    trigger = _parsed(expression)
+    if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+        raise ScheduleError(f"invalid cron expression {expression!r}: it never fires")
+    return trigger
+
+
+# Many sources share a schedule: each expression is parsed once per process.
+@lru_cache(maxsize=256)
+def _parsed(expression: str) -> CronTrigger:
     # Imported here: APScheduler is a twentieth of a second that only cron schedules need
     # (every `vigil sources` would pay it).
     from apscheduler.triggers.cron import CronTrigger
 
     try:
-        trigger = CronTrigger.from_crontab(expression, timezone=UTC)
+        return CronTrigger.from_crontab(expression, timezone=UTC)
     except ValueError as exc:
         raise ScheduleError(f"invalid cron expression {expression!r}: {exc}") from exc
-    if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
-        raise ScheduleError(f"invalid cron expression {expression!r}: it never fires")
-    return trigger
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ class Schedule:
         if last is None:
             due = now
         elif self.cron:
-            found = cron_trigger(self.cron).get_next_fire_time(None, last)
+            found = _parsed(self.cron).get_next_fire_time(None, last)
             due = found if found is not None else now
         else:
             due = last + timedelta(seconds=self.every or DEFAULT_EVERY)
