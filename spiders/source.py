@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -19,12 +18,13 @@ from twisted.python.failure import Failure
 
 from archive.found_by import FoundBy
 from archive.index import is_html
-from archive.urls import is_listing_page, is_share_link, normalize_url, same_page, site_key
+from archive.urls import normalize_url, site_key
 from spiders import meta as keys
 from spiders.budgets import HOPS, Budget, Budgets, BudgetSettings
 from spiders.failures import BudgetExceeded, Refused, UrlTooLong
 from spiders.frontier import Frontier
-from spiders.links import PageLinks, css_urls, parse_html
+from spiders.links import classify, css_urls, requisites
+from spiders.page import cites, nothing_to_follow, read, relates
 from spiders.rendering import Renderer, RenderFailed, wants_rendering
 from spiders.signals import fetch_failed
 
@@ -288,24 +288,29 @@ class SourceSpider(scrapy.Spider):
         """Queue the page's requisites, citations and related articles. ``linked`` (a
         seed's) gets every page it links that way, requested before or not; without it, a
         link this crawl has already requested is passed over before it is judged (on most
-        pages, most links)."""
+        pages, most links), and a page with no other link it could follow is not judged."""
         if not _is_html(response):
             return
         assert isinstance(response, TextResponse)
-        links = _parse(response)
-        self._requisites(response, links.requisites)
-        content = self._first(response, links.content)
-
+        page = read(response)
+        if page is None:
+            return
+        self._requisites(response, requisites(page.root, page.base))
         meta = response.meta
         # The seed's own redirect target counts as the source's site too.
         sites = list(dict.fromkeys([*meta[keys.SITES], site_key(response.url)]))
+        if linked is None and nothing_to_follow(page, response.url, sites, self._requested,
+                                                self._links_cap):
+            return
+        links = classify(page.root, page.base)
+        content = self._first(response, links.content)
         depth, max_depth = meta[keys.DEPTH], meta[keys.MAX_DEPTH]
         requested = self._requested if linked is None else ()
         cited_meta: dict[str, Any] | None = None
         for url in content:
             if url in requested:
                 continue
-            if site_key(url) not in sites and not is_share_link(url, response.url):
+            if cites(url, response.url, sites):
                 if linked is not None:
                     _link(linked, url)
                 cited_meta = cited_meta or self._meta_for(response, CITED, {keys.SITES: sites})
@@ -316,8 +321,7 @@ class SourceSpider(scrapy.Spider):
         for url in dict.fromkeys([*content, *self._first(response, links.related)]):
             if url in requested:
                 continue
-            if site_key(url) in sites and not is_listing_page(url) and \
-                    not same_page(url, response.url):
+            if relates(url, response.url, sites):
                 if linked is not None:
                     _link(linked, url)
                 related_meta = related_meta or self._meta_for(
@@ -329,7 +333,9 @@ class SourceSpider(scrapy.Spider):
         self._answered(response)
         if _is_html(response):
             assert isinstance(response, TextResponse)
-            self._requisites(response, _parse(response).requisites)
+            page = read(response)
+            if page is not None:
+                self._requisites(response, requisites(page.root, page.base))
         yield from self._frontier.release(self.failed)
 
     def parse_requisite(self, response: Response) -> Iterator[scrapy.Request]:
@@ -375,17 +381,6 @@ def _well_formed(url: str) -> bool:
 def _link(linked: set[str], url: str) -> None:
     with contextlib.suppress(ValueError):  # not a URL any page could be known by
         linked.add(normalize_url(url))
-
-
-def _parse(response: TextResponse) -> PageLinks:
-    """The page's links. The body itself is parsed when it is UTF-8 that decoded without
-    a replacement character and has no byte-order mark (its tree is then the text's),
-    else the decoded text."""
-    text = response.text
-    if response.encoding == "utf-8" and "\ufffd" not in text and \
-            not response.body.startswith(codecs.BOM_UTF8):
-        return parse_html(response.body, response.url, utf8=True)
-    return parse_html(text, response.url)
 
 
 def _content_type(response: Response) -> bytes:
