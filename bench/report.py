@@ -175,7 +175,7 @@ def write_report(result: dict[str, Any], path: Path) -> None:
         "rows run the same bare spider inside the project, with those settings, so the gap "
         "there is what archiving, indexing and link classification cost.", "",
         "Served uncompressed, the pages cost vigil the gzip of every body (ISA-L level 3, "
-        "`ARCHIVE_GZIP_LEVEL`; records of 16 KB and more on a worker thread, beside the "
+        "`ARCHIVE_GZIP_LEVEL`; records of 1 MiB and more on a worker thread, beside the "
         "crawl) on top of its per-page work, while stock Scrapy no longer pays for its "
         "charset sniffing: there vigil runs at "
         f"{f['capture_uncompressed']['vigil_vs_bare_scrapy']['median']:.2f}× the baseline.",
