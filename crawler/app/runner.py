@@ -230,7 +230,7 @@ def run_crawl(home: Home, store: Store, sources: list[Source], overrides: Mappin
     crawler.signals.connect(stop_signals.watch, signal=scrapy_signals.engine_started)
     process.crawl(crawler, sources=[{"id": s.id, "url": s.url, "depth": s.depth,
                                      "ignore_robots": s.ignore_robots,
-                                     "known": store.known_pages(s.id)} for s in sources])
+                                     "known": store.known_pages(s)} for s in sources])
     with _collector_tuned_for_crawling():
         process.start()
     stats: dict[str, Any] = crawler.stats.get_stats() if crawler.stats else {}

@@ -228,13 +228,17 @@ class Store:
             chosen.update((s.id, s) for s in matches)
         return sorted(chosen.values(), key=lambda s: s.id)
 
-    def known_pages(self, source_id: int) -> list[dict[str, Any]]:
+    def known_pages(self, source: Source) -> list[dict[str, Any]]:
         """Related and cited pages found by links in the source's last crawl in which the
         source itself answered, with their referrer. The next crawl checks them even when
         the source is down or gone; a page no longer linked drops out one crawl later."""
+        # By the source's URL (the first hop of its redirects): the (url, timestamp) index
+        # answers, where source_id alone would scan every capture for every source.
         last = self.db.execute(
-            "SELECT MAX(crawl_id) FROM captures WHERE source_id = ? AND found_by = ? "
-            "AND via IS NULL AND status < 400", [source_id, FoundBy.SEED]).fetchone()[0]
+            "SELECT MAX(crawl_id) FROM captures WHERE url = ? AND source_id = ? "
+            "AND found_by = ? AND via IS NULL AND status < 400",
+            [source.url, source.id, FoundBy.SEED]).fetchone()[0]
+        source_id = source.id
         if last is None:
             return []
         where = ("source_id = ? AND crawl_id = ? AND via IS NULL AND recheck = 0 "
