@@ -15,6 +15,7 @@ REFERRER: Final = "vigil_referrer"  # the page the URL was found on
 RECHECK: Final = "vigil_recheck"  # fetched again though no longer linked
 
 # Set by the crawl's components while a request is downloaded.
+STARTED: Final = "vigil_started"  # when the HTTP client was handed it (Unix time): WARC-Date
 RECEIVED: Final = "vigil_received"  # body bytes received so far
 TRUNCATED: Final = "vigil_truncated"  # why the body was cut: "length" or "disconnect"
 SPOOLED: Final = "vigil_spooled"  # the file a body past CRAWL_PARSE_LIMIT went to

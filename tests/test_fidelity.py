@@ -8,6 +8,7 @@ import sqlite3
 import struct
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -300,3 +301,30 @@ def test_the_index_points_at_records_that_are_in_the_warc(
             record = next(iter(ArchiveIterator(handle)))
         assert record.rec_type == "response"
         assert record.rec_headers.get_header("WARC-Target-URI") == uri
+
+
+def test_a_records_date_is_when_its_request_was_sent_not_when_its_body_arrived(
+        vigil: Vigil) -> None:
+    received: list[float] = []
+
+    def slow_body(handler: BaseHTTPRequestHandler) -> None:
+        received.append(time.time())
+        body = b"<html><body><p>The body comes a second and a half later.</p></body></html>"
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.flush()
+        time.sleep(1.5)  # the server's own pace: a slow body after prompt headers
+        handler.wfile.write(body)
+
+    with SiteServer({"/slow/": slow_body}, host="127.0.0.2") as site:
+        vigil.run("add", site.url("/slow/"), "--ignore-robots")
+        vigil.crawl()
+    with open(vigil.warcs[0], "rb") as handle:
+        dates = [r.rec_headers.get_header("WARC-Date") for r in ArchiveIterator(handle)
+                 if r.rec_type == "response"
+                 and r.rec_headers.get_header("WARC-Target-URI") == site.url("/slow/")]
+    [date] = [datetime.fromisoformat(d.replace("Z", "+00:00")).timestamp() for d in dates]
+    # Sent before the server had it, and not a second and a half later.
+    assert date <= received[0] < date + 1.0

@@ -350,6 +350,9 @@ class ReasonKeepingHTTP11DownloadHandler(HTTP11DownloadHandler):
         )
         agent.refusal = refusal
         agent.parse_limit, agent.spool_directory = self._parse_limit, self._spool_directory
+        # A record's WARC-Date is when its capture began (WARC 1.1, 5.4): the response
+        # may be archived well after, once its whole body is in.
+        request.meta[meta.STARTED] = time.time()
         # Same exception mapping as the parent: timeouts and DNS errors reach the
         # errback as Scrapy's own exception types.
         with wrap_twisted_exceptions():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -52,7 +52,11 @@ def exchange_of(response: Response, request: Request, *, max_payload: int,
             reason = HTTPStatus(response.status).phrase
         except ValueError:
             reason = ""
-    latency = float(request.meta.get("download_latency") or 0.0)
+    started = request.meta.get(meta.STARTED)
+    # Without our download handler's mark (another handler, a test's), the time the
+    # headers took to come is all Scrapy measures.
+    date = (datetime.fromtimestamp(started, UTC) if started is not None else
+            utcnow() - timedelta(seconds=float(request.meta.get("download_latency") or 0)))
     fields = provenance(
         found_by=found_by_of(request, response.url),
         referrer=request.meta.get(meta.REFERRER),
@@ -69,7 +73,7 @@ def exchange_of(response: Response, request: Request, *, max_payload: int,
         reason=reason,
         response_headers=_all_headers(response.headers),
         body=body,
-        date=utcnow() - timedelta(seconds=latency),
+        date=date,
         ip_address=str(response.ip_address) if response.ip_address else None,
         truncated=truncated,
         provenance=fields,
