@@ -82,7 +82,7 @@ def _replay(player: Path, site: Path, wacz: Path, url: str, stamp: str) -> str:
             try:
                 page = browser.new_page()
                 page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
-                deadline = time.monotonic() + 180  # generous: the machine may be loaded
+                deadline = time.monotonic() + 90  # generous: the machine may be loaded
                 while time.monotonic() < deadline:  # the service worker loads the WACZ
                     for frame in page.frames:
                         if f"{stamp}mp_/" not in frame.url:
@@ -123,5 +123,11 @@ def test_replaywebpage_shows_the_article_of_the_304_recapture_from_the_export(
     vigil, url, wacz = exported
     latest = vigil.json("history", url)[-1]
     assert latest["status"] == 304 and latest["revisit"]
-    text = _replay(player, tmp_path / "site", wacz, url, stamp14(latest["timestamp"]))
+    stamp = stamp14(latest["timestamp"])
+    # Once more in a new browser and origin if the first never showed the page: in full
+    # runs ReplayWeb.page's service worker sometimes never loads the package at all (as
+    # test_wacz_replaywebpage.py found); alone, or beside a loaded CPU, it shows it in
+    # seconds.
+    text = _replay(player, tmp_path / "site", wacz, url, stamp) or \
+        _replay(player, tmp_path / "site-again", wacz, url, stamp)
     assert HEADLINE in text and "three written warnings" in text
