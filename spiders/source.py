@@ -360,6 +360,10 @@ class SourceSpider(scrapy.Spider):
         self._frontier.answered()
         request = getattr(failure, "request", None)
         if request is not None:
+            # A body refused once received (past CRAWL_PARSE_LIMIT, archived unread) or cut
+            # off still came: its bytes count, or pages of them would pass the budget.
+            self._budgets.spent_bytes(request.meta.get(keys.SOURCE),
+                                      request.meta.get(keys.RECEIVED) or 0)
             if self.crawler is not None:
                 self.crawler.signals.send_catch_log(fetch_failed, request=request,
                                                     failure=failure, spider=self)

@@ -373,3 +373,24 @@ def test_a_small_body_that_decodes_to_150_mb_is_archived_not_held_decoded(
         assert "CRAWL_PARSE_LIMIT" in failures[Reason.DECODE_CAP]
     else:
         assert failures == {}, "a body the spider would not read is only archived"
+
+
+def test_bodies_past_the_parse_limit_count_against_the_source_s_byte_budget(
+        tmp_path: Path) -> None:
+    # Archived unread, each of these still came over the wire and onto the disk.
+    big = html(b"<html><body><p>" + b"minutes of the committee " * 3000 + b"</p></body></html>")
+    links = [f"/big/{n}" for n in range(80)]
+    server = Hostile({"/seed": html(page(*links)), **dict.fromkeys(links, big)})
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        vigil = Vigil(tmp_path / "home")
+        vigil.run("add", server.url("/seed"), "--ignore-robots")
+        vigil.json("crawl", *FAST, "-s", "CRAWL_PARSE_LIMIT=65536",
+                   "-s", "CRAWL_SOURCE_MAX_BYTES=1000000")
+    finally:
+        server.shutdown()
+        server.server_close()
+    with sqlite3.connect(vigil.home / "vigil.db") as conn:
+        errors = [e for (e,) in conn.execute("SELECT error FROM failures")]
+    assert Reason.BUDGET in errors, errors
+    assert sum(server.hits[u] for u in links) < len(links)
