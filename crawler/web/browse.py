@@ -33,19 +33,26 @@ class Browse:
         self.routes = [Route("/", self.index),
                        Route("/captures/{url:path}", self.captures)]
 
-    def _pages(self, store: Store, source_id: int) -> list[dict[str, Any]]:
-        return list(store.db.query(
-            "SELECT url, COUNT(*) AS n, MAX(timestamp) AS last FROM captures "
-            "WHERE source_id = ? AND found_by IN (?, ?) GROUP BY url "
-            f"ORDER BY last DESC LIMIT {_LISTED}",
-            [source_id, FoundBy.SEED, FoundBy.RELATED]))
+    def _pages(self, store: Store) -> dict[int, list[dict[str, Any]]]:
+        """Each source's pages, latest first (up to _LISTED each), in one query: one per
+        source read every capture (captures have no source_id index) for every source."""
+        pages: dict[int, list[dict[str, Any]]] = {}
+        for row in store.db.query(
+                "SELECT source_id, url, COUNT(*) AS n, MAX(timestamp) AS last FROM captures "
+                "WHERE found_by IN (?, ?) GROUP BY source_id, url ORDER BY last DESC",
+                [FoundBy.SEED, FoundBy.RELATED]):
+            listed = pages.setdefault(row["source_id"], [])
+            if len(listed) < _LISTED:
+                listed.append(row)
+        return pages
 
     async def index(self, request: Request) -> Response:
         store = Store.open(self.home.db_path)
         try:
             sections = []
+            every = self._pages(store)
             for source in store.sources():
-                pages = self._pages(store, source.id)
+                pages = every.get(source.id, [])
                 head = f"<h2>{escape(source.name or source.url)}</h2><p>{_link(source.url)}"
                 if not pages:
                     sections.append(head + " · never captured</p>")

@@ -44,6 +44,18 @@ def source_states(store: Store, reviewed: set[int]) -> list[SourceState]:
     # Imported here: APScheduler and SQLAlchemy, half a second, for this page only.
     from crawler.scheduling.watcher import next_capture
 
+    # Every source's pages and events in one query each: per source, each query read
+    # every capture (captures have no source_id index), a full scan for every source.
+    pages: dict[int, list[tuple[str, int, str, int]]] = {}
+    for row in store.db.execute(
+            "SELECT source_id, url, COUNT(*), MAX(timestamp), (SELECT status FROM captures c2 "
+            "WHERE c2.url = c.url ORDER BY timestamp DESC LIMIT 1) FROM captures c "
+            "WHERE via IS NULL AND found_by IN (?, ?, ?) GROUP BY source_id, url "
+            "ORDER BY found_by = 'seed' DESC, url", _PAGES):
+        pages.setdefault(row[0], []).append((row[1], row[2], row[3], row[4]))
+    events: dict[int, list[int]] = {}
+    for source_id, event_id in store.db.execute("SELECT source_id, id FROM events"):
+        events.setdefault(source_id, []).append(int(event_id))
     states = []
     for source in store.sources():
         last = store.last_capture(source)
@@ -60,14 +72,8 @@ def source_states(store: Store, reviewed: set[int]) -> list[SourceState]:
                 break
             state.failing_since = stamp
             state.failure = state.failure or (error or f"HTTP {status}")
-        state.pages = [(r[0], r[1], r[2], r[3]) for r in store.db.execute(
-            "SELECT url, COUNT(*), MAX(timestamp), (SELECT status FROM captures c2 WHERE "
-            "c2.url = c.url ORDER BY timestamp DESC LIMIT 1) FROM captures c "
-            "WHERE source_id = ? AND via IS NULL AND found_by IN (?, ?, ?) GROUP BY url "
-            "ORDER BY found_by = 'seed' DESC, url", [source.id, *_PAGES])]
-        events = [int(r[0]) for r in store.db.execute(
-            "SELECT id FROM events WHERE source_id = ?", [source.id])]
-        state.open_events = len([e for e in events if e not in reviewed])
+        state.pages = pages.get(source.id, [])
+        state.open_events = len([e for e in events.get(source.id, []) if e not in reviewed])
         states.append(state)
     return states
 
