@@ -21,7 +21,7 @@ import pytest
 from scrapy.settings import Settings
 
 from archive.urls import normalize_url
-from conftest import FAST, Vigil, send_html
+from conftest import FAST, Vigil, free_port, send_html
 from crawler.crawl.destinations import (
     DestinationPolicy,
     InvalidNetwork,
@@ -311,6 +311,26 @@ def test_a_name_with_no_address_is_looked_up_once_per_crawl(vigil: Vigil,
     links = "".join(f'<a href="http://gone.invalid/{n}">c{n}</a>' for n in range(4))
     env = {**os.environ, "VIGIL_TEST_DNS_LOG": str(log), "PYTHONPATH": os.pathsep.join(
         [str(Path(__file__).parent / "dns"), *sys.path])}
+    with SiteServer({"/seed": Resource(page_with(links))}, host="127.0.0.2") as news:
+        vigil.run("add", news.url("/seed"))
+        subprocess.run([sys.executable, "-m", "crawler.cli", "--home", str(vigil.home),
+                        "crawl", *FAST, "-s", "TWISTED_DNS_RESOLVER="
+                        "rebinding_dns.CountedFailures"], env=env, check=True,
+                       capture_output=True, timeout=120)
+    assert log.read_text().split() == ["gone.invalid"]
+    gone = {url for url in failures(vigil) if "gone.invalid" in url}
+    assert len(gone) == 4, failures(vigil)
+
+
+def test_through_a_proxy_a_name_with_no_address_is_looked_up_once_per_crawl_too(
+        vigil: Vigil, tmp_path: Path) -> None:
+    # vigil resolves a found URL's name itself before a proxy is asked (the proxy would
+    # resolve it): that lookup keeps the same note of names that have no address.
+    log = tmp_path / "lookups"
+    links = "".join(f'<a href="http://gone.invalid/{n}">c{n}</a>' for n in range(4))
+    env = {**os.environ, "VIGIL_TEST_DNS_LOG": str(log), "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).parent / "dns"), *sys.path]),
+        "http_proxy": f"http://127.0.0.3:{free_port('127.0.0.3')}", "no_proxy": "127.0.0.2"}
     with SiteServer({"/seed": Resource(page_with(links))}, host="127.0.0.2") as news:
         vigil.run("add", news.url("/seed"))
         subprocess.run([sys.executable, "-m", "crawler.cli", "--home", str(vigil.home),

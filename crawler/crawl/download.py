@@ -126,11 +126,16 @@ _UNRESOLVED: dict[str, float] = {}
 
 
 def _addresses_of(host: str) -> Deferred[list[str]]:
-    """Every address ``host`` resolves to, by the resolver the crawl's connections use."""
+    """Every address ``host`` resolves to, by the resolver the crawl's connections use
+    (none, without asking, for a name that had none a moment ago: see _CheckingResolver)."""
     from twisted.internet import reactor
 
     done: Deferred[list[str]] = Deferred()
     found: list[str] = []
+    failed = _UNRESOLVED.get(host)
+    if failed is not None and time.monotonic() - failed < UNRESOLVED_SECONDS:
+        done.callback(found)
+        return done
 
     @implementer(IResolutionReceiver)
     class Collect:
@@ -144,6 +149,8 @@ def _addresses_of(host: str) -> Deferred[list[str]]:
 
         @staticmethod
         def resolutionComplete() -> None:
+            if not found:
+                _UNRESOLVED[host] = time.monotonic()
             done.callback(found)
 
     reactor.nameResolver.resolveHostName(Collect(), host)
