@@ -303,22 +303,29 @@ def test_host_names_are_not_addresses(host: str) -> None:
     assert literal_address(host) is None
 
 
-def test_a_name_with_no_address_is_looked_up_once_per_crawl(vigil: Vigil,
-                                                            tmp_path: Path) -> None:
-    """Its robots.txt, each of its URLs and each retry would each ask again, and a lookup
-    that fails can take the resolver's whole timeout."""
+def _crawl_linking_a_gone_host(vigil: Vigil, tmp_path: Path, **env: str,
+                               ) -> tuple[list[str], set[str]]:
+    """A seed that links four URLs of a name that has no address, crawled with a resolver
+    that notes each lookup of it: the lookups, and the failure rows of its URLs."""
     log = tmp_path / "lookups"
     links = "".join(f'<a href="http://gone.invalid/{n}">c{n}</a>' for n in range(4))
     env = {**os.environ, "VIGIL_TEST_DNS_LOG": str(log), "PYTHONPATH": os.pathsep.join(
-        [str(Path(__file__).parent / "dns"), *sys.path])}
+        [str(Path(__file__).parent / "dns"), *sys.path]), **env}
     with SiteServer({"/seed": Resource(page_with(links))}, host="127.0.0.2") as news:
         vigil.run("add", news.url("/seed"))
         subprocess.run([sys.executable, "-m", "crawler.cli", "--home", str(vigil.home),
                         "crawl", *FAST, "-s", "TWISTED_DNS_RESOLVER="
                         "rebinding_dns.CountedFailures"], env=env, check=True,
                        capture_output=True, timeout=120)
-    assert log.read_text().split() == ["gone.invalid"]
-    gone = {url for url in failures(vigil) if "gone.invalid" in url}
+    return log.read_text().split(), {u for u in failures(vigil) if "gone.invalid" in u}
+
+
+def test_a_name_with_no_address_is_looked_up_once_per_crawl(vigil: Vigil,
+                                                            tmp_path: Path) -> None:
+    """Its robots.txt, each of its URLs and each retry would each ask again, and a lookup
+    that fails can take the resolver's whole timeout."""
+    lookups, gone = _crawl_linking_a_gone_host(vigil, tmp_path)
+    assert lookups == ["gone.invalid"]
     assert len(gone) == 4, failures(vigil)
 
 
@@ -326,17 +333,8 @@ def test_through_a_proxy_a_name_with_no_address_is_looked_up_once_per_crawl_too(
         vigil: Vigil, tmp_path: Path) -> None:
     # vigil resolves a found URL's name itself before a proxy is asked (the proxy would
     # resolve it): that lookup keeps the same note of names that have no address.
-    log = tmp_path / "lookups"
-    links = "".join(f'<a href="http://gone.invalid/{n}">c{n}</a>' for n in range(4))
-    env = {**os.environ, "VIGIL_TEST_DNS_LOG": str(log), "PYTHONPATH": os.pathsep.join(
-        [str(Path(__file__).parent / "dns"), *sys.path]),
-        "http_proxy": f"http://127.0.0.3:{free_port('127.0.0.3')}", "no_proxy": "127.0.0.2"}
-    with SiteServer({"/seed": Resource(page_with(links))}, host="127.0.0.2") as news:
-        vigil.run("add", news.url("/seed"))
-        subprocess.run([sys.executable, "-m", "crawler.cli", "--home", str(vigil.home),
-                        "crawl", *FAST, "-s", "TWISTED_DNS_RESOLVER="
-                        "rebinding_dns.CountedFailures"], env=env, check=True,
-                       capture_output=True, timeout=120)
-    assert log.read_text().split() == ["gone.invalid"]
-    gone = {url for url in failures(vigil) if "gone.invalid" in url}
+    lookups, gone = _crawl_linking_a_gone_host(
+        vigil, tmp_path, http_proxy=f"http://127.0.0.3:{free_port('127.0.0.3')}",
+        no_proxy="127.0.0.2")
+    assert lookups == ["gone.invalid"]
     assert len(gone) == 4, failures(vigil)
