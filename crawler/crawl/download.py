@@ -84,8 +84,7 @@ class _CheckingResolver:
     def resolveHostName(self, resolutionReceiver: Any, hostName: str, portNumber: int = 0,
                         addressTypes: Any = None, transportSemantics: str = "TCP") -> Any:
         refusal, refused = self._refusal, self._refused
-        failed = _UNRESOLVED.get(hostName)
-        if failed is not None and time.monotonic() - failed < UNRESOLVED_SECONDS:
+        if _recently_unresolved(hostName):
             # Scrapy caches only the names that resolve: a host that has no address is
             # asked again for its robots.txt, each URL and each retry, and a lookup that
             # fails can take the resolver's whole timeout (5 s each, seen offline).
@@ -113,7 +112,7 @@ class _CheckingResolver:
             @staticmethod
             def resolutionComplete() -> None:
                 if not answered[0]:
-                    _UNRESOLVED[hostName] = time.monotonic()
+                    _note_unresolved(hostName)
                 resolutionReceiver.resolutionComplete()
 
         return self._inner.resolveHostName(Filter(), hostName, portNumber, addressTypes,
@@ -125,6 +124,15 @@ UNRESOLVED_SECONDS = 300.0
 _UNRESOLVED: dict[str, float] = {}
 
 
+def _recently_unresolved(host: str) -> bool:
+    failed = _UNRESOLVED.get(host)
+    return failed is not None and time.monotonic() - failed < UNRESOLVED_SECONDS
+
+
+def _note_unresolved(host: str) -> None:
+    _UNRESOLVED[host] = time.monotonic()
+
+
 def _addresses_of(host: str) -> Deferred[list[str]]:
     """Every address ``host`` resolves to, by the resolver the crawl's connections use
     (none, without asking, for a name that had none a moment ago: see _CheckingResolver)."""
@@ -132,8 +140,7 @@ def _addresses_of(host: str) -> Deferred[list[str]]:
 
     done: Deferred[list[str]] = Deferred()
     found: list[str] = []
-    failed = _UNRESOLVED.get(host)
-    if failed is not None and time.monotonic() - failed < UNRESOLVED_SECONDS:
+    if _recently_unresolved(host):
         done.callback(found)
         return done
 
@@ -150,7 +157,7 @@ def _addresses_of(host: str) -> Deferred[list[str]]:
         @staticmethod
         def resolutionComplete() -> None:
             if not found:
-                _UNRESOLVED[host] = time.monotonic()
+                _note_unresolved(host)
             done.callback(found)
 
     reactor.nameResolver.resolveHostName(Collect(), host)
