@@ -238,12 +238,11 @@ class Store:
             "SELECT MAX(crawl_id) FROM captures WHERE url = ? AND source_id = ? "
             "AND found_by = ? AND via IS NULL AND status < 400",
             [source.url, source.id, FoundBy.SEED]).fetchone()[0]
-        source_id = source.id
         if last is None:
             return []
         where = ("source_id = ? AND crawl_id = ? AND via IS NULL AND recheck = 0 "
                  "AND found_by IN (?, ?)")
-        params = [source_id, last, FoundBy.RELATED, FoundBy.CITED]
+        params = [source.id, last, FoundBy.RELATED, FoundBy.CITED]
         rows = self.db.query(
             f"{resolved_query(('url', 'found_by', 'referrer'), where)} UNION "
             f"SELECT url, found_by, referrer FROM failures WHERE {where} "
