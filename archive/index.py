@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from sqlite_utils import Database
 
 from archive.canonical import variants
-from archive.schema import CAPTURES
+from archive.schema import CAPTURE_COLUMNS
 from archive.timeutil import parse_stored, warc_date
 from archive.urls import normalize_url
 
@@ -94,11 +94,13 @@ def resolved_query(columns: Sequence[str] | None, where: str) -> str:
     """SQL for ``columns`` (None: every column) of the captures that ``where`` chooses,
     as they read: a revisit's inherited columns through its original. The rows are chosen
     as by ``SELECT * FROM captures WHERE {where}`` (its index, order and limit), and each
-    revisit's original is joined by its primary key."""
+    revisit's original is joined by its primary key (from capture_rows: no inherited
+    column is a name the view reads by number, and the view as a LEFT JOIN's right side
+    would be read whole)."""
     chosen = ", ".join(_resolved(n) if n in INHERITED else f"c.[{n}]"
-                       for n in (columns or CAPTURES.columns))
+                       for n in (columns or CAPTURE_COLUMNS))
     return (f"SELECT {chosen} FROM (SELECT * FROM captures WHERE {where}) AS c "
-            "LEFT JOIN captures AS o ON c.revisit = 1 AND o.id = c.refers_to")
+            "LEFT JOIN capture_rows AS o ON c.revisit = 1 AND o.id = c.refers_to")
 
 
 def _resolved(name: str) -> str:

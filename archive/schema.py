@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlite_utils import Database
 
@@ -59,39 +59,72 @@ def _payload_status(db: Database) -> None:
     db.execute("UPDATE captures SET payload_status = status")
 
 
-CAPTURES = Table(
-    "captures",
-    {"id": int, "url": str, "timestamp": str, "status": int, "content_type": str,
-     "digest": str, "payload_digest": str, "warc": str, "offset": int, "length": int,
-     "revisit": int, "truncated": str, "size": int, "record_id": str, "ip_address": str,
-     "target_uri": str, "found_by": str, "referrer": str, "source_id": int, "crawl_id": int,
-     # Redirects: where a 3xx pointed, and the URL a redirect chain started from.
-     "location": str, "via": str,
-     # Fetched because the last crawl monitored it, not because a link was found.
-     "recheck": int,
-     # A revisit's original capture, and the status of the payload a capture resolves
-     # to (a 304 revisit serves its original's 200 payload).
-     "refers_to": int, "payload_status": int,
-     # Validators for conditional requests on the next crawl.
-     "etag": str, "last_modified": str,
-     # SHA-256 of the response record's gzip member as written: a flipped byte anywhere
-     # in it, even in the gzip header no CRC covers, names the record. Its 32 bytes (hex
-     # in rows written before schema 13).
-     "member_sha256": str},
-    pk="id", not_null=frozenset({"url", "timestamp", "status", "warc", "offset", "length",
-                                 "recheck"}),
+# A capture as every reader sees it: the columns of the ``captures`` view.
+CAPTURE_COLUMNS: Mapping[str, type] = {
+    "id": int, "url": str, "timestamp": str, "status": int, "content_type": str,
+    "digest": str, "payload_digest": str, "warc": str, "offset": int, "length": int,
+    "revisit": int, "truncated": str, "size": int, "record_id": str, "ip_address": str,
+    "target_uri": str, "found_by": str, "referrer": str, "source_id": int, "crawl_id": int,
+    # Redirects: where a 3xx pointed, and the URL a redirect chain started from.
+    "location": str, "via": str,
+    # Fetched because the last crawl monitored it, not because a link was found.
+    "recheck": int,
+    # A revisit's original capture, and the status of the payload a capture resolves
+    # to (a 304 revisit serves its original's 200 payload).
+    "refers_to": int, "payload_status": int,
+    # Validators for conditional requests on the next crawl.
+    "etag": str, "last_modified": str,
+    # SHA-256 of the response record's gzip member as written: a flipped byte anywhere
+    # in it, even in the gzip header no CRC covers, names the record. Its 32 bytes (hex
+    # in rows written before schema 13).
+    "member_sha256": str}
+_CAPTURE_NOT_NULL = frozenset({"url", "timestamp", "status", "warc", "offset", "length",
+                               "recheck"})
+
+# A URL and a WARC file's name are each stored once, and a capture's row holds their
+# numbers: a row (and its two indexes) would otherwise repeat both at every recapture,
+# about 150 of the 400 bytes an unchanged recapture's row cost (README: Deduplication).
+URLS = Table("urls", {"id": int, "url": str}, pk="id", not_null=frozenset({"url"}),
+             indexes=((("url",), True),))
+WARC_NAMES = Table("warc_names", {"id": int, "name": str}, pk="id",
+                   not_null=frozenset({"name"}), indexes=((("name",), True),))
+
+
+class Interned(NamedTuple):
+    """A column of the view that capture_rows holds as a number into another table."""
+
+    stored: str  # the column in capture_rows
+    table: str
+    column: str  # the value's column there
+    alias: str  # the table's name in the view
+
+
+INTERNED = {"url": Interned("url_id", "urls", "url", "u"),
+            "warc": Interned("warc_id", "warc_names", "name", "w")}
+
+
+def _stored(name: str) -> str:
+    return INTERNED[name].stored if name in INTERNED else name
+
+
+CAPTURE_ROWS = Table(
+    "capture_rows",
+    {_stored(n): int if n in INTERNED else kind for n, kind in CAPTURE_COLUMNS.items()},
+    pk="id", not_null=frozenset(_stored(n) for n in _CAPTURE_NOT_NULL),
     defaults={"recheck": 0},
-    # (url, timestamp) serves every lookup of a URL: by time either way, the latest 2xx
-    # (walked back from the latest, a range scan of that URL's rows at worst), history.
-    indexes=((("url", "timestamp"), False), (("crawl_id",), False),
-             (("warc", "offset"), True)),
+    # (url_id, timestamp) serves every lookup of a URL: by time either way, the latest
+    # 2xx (walked back from the latest, a range scan of that URL's rows at worst), history.
+    indexes=((("url_id", "timestamp"), False), (("crawl_id",), False),
+             (("warc_id", "offset"), True)),
     # Only a redirect's later hops have a via, and a revisit has no record ID of its own.
-    partial_indexes=(("idx_captures_via_present", "via"),
-                     ("idx_captures_record_id_present", "record_id")),
-    dropped_indexes=("idx_captures_url_payload_status_timestamp", "idx_captures_via",
-                     "idx_captures_record_id"),
-    backfills={"payload_status": _payload_status},
+    partial_indexes=(("idx_capture_rows_via_present", "via"),
+                     ("idx_capture_rows_record_id_present", "record_id")),
 )
+
+# The table schema 13 and earlier kept every capture in (the view's columns, whole).
+_CAPTURES_TABLE = Table("captures", CAPTURE_COLUMNS, pk="id",
+                        backfills={"payload_status": _payload_status})
+
 
 FAILURES = Table(
     "failures",
@@ -117,13 +150,76 @@ CUSTODY = Table(
     pk="id", not_null=frozenset({"at", "action", "detail", "prev_hash", "hash"}),
 )
 
-TABLES = (CAPTURES, FAILURES, WARCS, CUSTODY)
+TABLES = (URLS, WARC_NAMES, CAPTURE_ROWS, FAILURES, WARCS, CUSTODY)
+
+
+def _intern(name: str) -> str:
+    """Trigger statements that store NEW's value of an interned column once."""
+    held = INTERNED[name]
+    # Not INSERT OR IGNORE: a statement's own conflict clause (OR REPLACE) would override
+    # it and give the value a new number under the rows that hold the old one.
+    return (f"INSERT INTO {held.table} ([{held.column}]) SELECT NEW.[{name}] WHERE "
+            f"NEW.[{name}] IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {held.table} WHERE "
+            f"[{held.column}] = NEW.[{name}]);")
+
+
+def _value(name: str) -> str:
+    """The stored value of NEW's column ``name`` in a trigger."""
+    if name in INTERNED:
+        held = INTERNED[name]
+        return f"(SELECT id FROM {held.table} WHERE [{held.column}] = NEW.[{name}])"
+    if name in CAPTURE_ROWS.defaults:
+        return f"COALESCE(NEW.[{name}], {CAPTURE_ROWS.defaults[name]!r})"
+    return f"NEW.[{name}]"
+
+
+def _captures_view(db: Database) -> None:
+    """(Re)create the ``captures`` view and the triggers that write through it, for the
+    current columns: readers and writers name a capture's URL and file as before."""
+    chosen = ", ".join(f"{INTERNED[n].alias}.[{INTERNED[n].column}] AS [{n}]"
+                       if n in INTERNED else f"r.[{n}] AS [{n}]" for n in CAPTURE_COLUMNS)
+    stored = ", ".join(f"[{_stored(n)}]" for n in CAPTURE_COLUMNS)
+    values = ", ".join(_value(n) for n in CAPTURE_COLUMNS)
+    interning = " ".join(_intern(n) for n in INTERNED)
+    assignments = ", ".join(f"[{_stored(n)}] = {_value(n)}" for n in CAPTURE_COLUMNS)
+    for trigger in ("captures_insert", "captures_update", "captures_delete"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    db.execute("DROP VIEW IF EXISTS captures")
+    joins = " ".join(f"JOIN {held.table} AS {held.alias} ON {held.alias}.id = r.{held.stored}"
+                     for held in INTERNED.values())
+    db.execute(f"CREATE VIEW captures AS SELECT {chosen} FROM capture_rows AS r {joins}")
+    db.execute(f"CREATE TRIGGER captures_insert INSTEAD OF INSERT ON captures BEGIN "
+               f"{interning} INSERT INTO capture_rows ({stored}) VALUES ({values}); END")
+    db.execute(f"CREATE TRIGGER captures_update INSTEAD OF UPDATE ON captures BEGIN "
+               f"{interning} UPDATE capture_rows SET {assignments} WHERE id = OLD.id; END")
+    db.execute("CREATE TRIGGER captures_delete INSTEAD OF DELETE ON captures BEGIN "
+               "DELETE FROM capture_rows WHERE id = OLD.id; END")
+
+
+def _move_captures_table(db: Database) -> None:
+    """Schema 13 and earlier kept captures in a table: bring its columns up to date, move
+    its rows into capture_rows (ids kept, so refers_to and the monitor's rows still
+    point at them) and drop it, so the view can take its name."""
+    ensure(db, _CAPTURES_TABLE)
+    for name, held in INTERNED.items():
+        db.execute(f"INSERT OR IGNORE INTO {held.table} ([{held.column}]) SELECT [{name}] "
+                   f"FROM captures GROUP BY [{name}] ORDER BY MIN(id)")
+    stored = ", ".join(f"[{_stored(n)}]" for n in CAPTURE_COLUMNS)
+    chosen = ", ".join(f"(SELECT id FROM {INTERNED[n].table} WHERE [{INTERNED[n].column}] = "
+                       f"c.[{n}])" if n in INTERNED else f"c.[{n}]" for n in CAPTURE_COLUMNS)
+    db.execute(f"INSERT INTO capture_rows ({stored}) SELECT {chosen} FROM captures AS c "
+               "ORDER BY c.id")
+    db.execute("DROP TABLE captures")
 
 
 def create_schema(db: Database) -> None:
     """Every table the archive reads and writes, as this version needs it."""
+    kind = db.execute("SELECT type FROM sqlite_master WHERE name = 'captures'").fetchone()
     for table in TABLES:
         ensure(db, table)
+    if kind is not None and kind[0] == "table":
+        _move_captures_table(db)
+    _captures_view(db)
     # Append-only: the custody log refuses updates and deletes at the database level too.
     for event in ("UPDATE", "DELETE"):
         db.execute(f"CREATE TRIGGER IF NOT EXISTS custody_no_{event.lower()} BEFORE {event} "

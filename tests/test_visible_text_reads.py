@@ -69,9 +69,9 @@ def test_a_cached_extract_says_how_it_was_read_and_keeps_its_notices(tmp_path: P
     db = Database(tmp_path / "vigil.db")
     archive_schema(db)
     monitor_schema(db)
-    db.table("captures").insert({"id": 1, "url": "http://127.0.0.2/gone/", "timestamp": "x",
-                           "status": 200, "content_type": "text/html", "digest": "sha1:X",
-                           "warc": "missing.warc.gz", "offset": 0, "length": 1, "crawl_id": 1})
+    db.execute("INSERT INTO captures (id, url, timestamp, status, content_type, digest, warc, "
+               "offset, length, crawl_id) VALUES (1, 'http://127.0.0.2/gone/', 'x', 200, "
+               "'text/html', 'sha1:X', 'missing.warc.gz', 0, 1, 1)")
     gone = _gallery("Sorry, the page you are looking for is no longer available.")
     found = extract(gone, "http://127.0.0.2/gone/")
     assert found is not None and found.reader == Reading.PAGE and found.notices

@@ -52,9 +52,10 @@ CRAWLS = Table(
 # migrations for every table; from 5 on, each library brings its own tables up to date
 # (archive.schema, monitor.schema) and the home only its sources and crawls (6 added the
 # reviews, 7 the sources' browser, 8 the deliveries' claimant, 9 hashed channel URLs, 13
-# leaner revisit rows and partial indexes). A
+# leaner revisit rows and partial indexes, 14 the captures view over rows that hold a
+# URL's and a file name's number). A
 # change to any table's definition bumps it (tests/test_schema.py pins them).
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 HOME_TABLES = (SOURCES, CRAWLS)
 
 
