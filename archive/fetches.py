@@ -116,7 +116,7 @@ class CrawlFetches:
     def redirect_end(self, crawl_id: int, url: str) -> Row | None:
         """The last capture of the redirect chain that started at ``url`` in the crawl."""
         return next(self._rows(resolved_query(
-            _CAPTURE_COLUMNS, "crawl_id = ? AND via = ? ORDER BY timestamp DESC, id DESC "
+            _CAPTURE_COLUMNS, "crawl_id = ? AND via = ? ORDER BY time_us DESC, id DESC "
             "LIMIT 1"), [crawl_id, url]), None)
 
     def probes(self, crawl_id: int) -> Iterator[Row]:

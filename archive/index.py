@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from archive.canonical import variants
 from archive.schema import CAPTURE_COLUMNS
-from archive.timeutil import parse_stored, warc_date
+from archive.timeutil import micros, parse_stored
 from archive.urls import normalize_url
 
 
@@ -33,7 +33,7 @@ class Capture:
     """One archived HTTP response (or revisit) and where its record is."""
 
     url: str
-    timestamp: str  # WARC-Date, microseconds, UTC: sorts as text
+    timestamp: str  # WARC-Date, microseconds, UTC: sorts as text (stored as a number)
     status: int
     content_type: str | None
     digest: str  # sha256:hex of the decoded payload, as `vigil get` returns it
@@ -120,11 +120,21 @@ def lean_row(capture: Capture, original: Capture | None) -> dict[str, Any]:
         data["record_id"] = None
         for name in INHERITED:
             own, theirs = data[name], getattr(original, name)
-            if own == theirs:
+            if own == theirs or (name == "etag" and _same_entity_tag(own, theirs)):
                 data[name] = None
             elif own is None and name in _OWN_NONE:
                 data[name] = _NONE
     return data
+
+
+def _same_entity_tag(own: str | None, theirs: str | None) -> bool:
+    """Whether two ETags match by weak comparison (RFC 9110 8.8.3.2), as If-None-Match
+    compares them. nginx answers a conditional request for a page it gzips with the strong
+    form of the weak tag its 200 sent: the row reads the original's, which the next
+    If-None-Match sends to the same effect; the revisit's record keeps the 304's own."""
+    if not own or not theirs:
+        return False
+    return own.removeprefix("W/") == theirs.removeprefix("W/")
 
 
 def _from_row(row: dict[str, Any]) -> Capture:
@@ -183,7 +193,7 @@ class CaptureIndex:
     def last_payload(self, url: str) -> Capture | None:
         """The latest capture of ``url`` with a 2xx payload (a revisit resolves to one)."""
         return next(self._query("url = ? AND payload_status BETWEEN 200 AND 299 "
-                                "ORDER BY timestamp DESC, id DESC LIMIT 1",
+                                "ORDER BY time_us DESC, id DESC LIMIT 1",
                                 [normalize_url(url)]), None)
 
     def all(self) -> Iterator[Capture]:
@@ -224,7 +234,7 @@ class CaptureIndex:
     def history(self, url: str) -> list[Capture]:
         """Every capture of ``url`` (matched as ``resolve`` matches), oldest first (ties
         by insertion order)."""
-        return list(self._query("url = ? ORDER BY timestamp, id", [self.resolve(url)]))
+        return list(self._query("url = ? ORDER BY time_us, id", [self.resolve(url)]))
 
     def has_url(self, url: str) -> bool:
         sql = "SELECT 1 FROM captures WHERE url = ? LIMIT 1"
@@ -234,22 +244,22 @@ class CaptureIndex:
         """The capture nearest ``at`` on either side, as a Memento TimeGate picks it.
 
         Equal distances go to the earlier capture; ``at=None`` means the latest. Two
-        index probes, each a range scan on (url, timestamp): no full history is read.
+        index probes, each a range scan on (URL, time): no full history is read.
         The URL is matched as ``resolve`` matches it.
         """
         key = self.resolve(url)
         # A revisit counts with the status of the payload it serves (a 304 serves a 200).
         status = "" if any_status else " AND payload_status BETWEEN 200 AND 299"
         if at is None:
-            found = next(self._query(f"url = ?{status} ORDER BY timestamp DESC, id DESC "
+            found = next(self._query(f"url = ?{status} ORDER BY time_us DESC, id DESC "
                                      "LIMIT 1", [key]), None)
         else:
-            stamp = warc_date(at)
-            before = next(self._query(f"url = ?{status} AND timestamp <= ? "
-                                      "ORDER BY timestamp DESC, id DESC LIMIT 1",
+            stamp = micros(at)
+            before = next(self._query(f"url = ?{status} AND time_us <= ? "
+                                      "ORDER BY time_us DESC, id DESC LIMIT 1",
                                       [key, stamp]), None)
-            after = next(self._query(f"url = ?{status} AND timestamp > ? "
-                                     "ORDER BY timestamp, id LIMIT 1", [key, stamp]), None)
+            after = next(self._query(f"url = ?{status} AND time_us > ? "
+                                     "ORDER BY time_us, id LIMIT 1", [key, stamp]), None)
             found = _nearer(before, after, at)
         if found is None:
             raise CaptureNotFound(self._explain(key, any_status))
@@ -262,10 +272,10 @@ class CaptureIndex:
         key = self.resolve(url)
         status = "" if any_status else " AND payload_status BETWEEN 200 AND 299"
         start = at.replace(microsecond=0)
-        return next(self._query(f"url = ?{status} AND timestamp >= ? AND timestamp < ? "
-                                "ORDER BY timestamp DESC, id DESC LIMIT 1",
-                                [key, warc_date(start),
-                                 warc_date(start + timedelta(seconds=1))]), None)
+        return next(self._query(f"url = ?{status} AND time_us >= ? AND time_us < ? "
+                                "ORDER BY time_us DESC, id DESC LIMIT 1",
+                                [key, micros(start),
+                                 micros(start + timedelta(seconds=1))]), None)
 
     def _explain(self, key: str, any_status: bool) -> str:
         if not self.has_url(key):

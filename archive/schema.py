@@ -103,18 +103,46 @@ INTERNED = {"url": Interned("url_id", "urls", "url", "u"),
             "warc": Interned("warc_id", "warc_names", "name", "w")}
 
 
+# A capture's time is stored as microseconds since the epoch (8 bytes, not the 27 of its
+# text, in the row and in the index by URL); the view reads it back as the text it was
+# written as, ``warc_date``'s, and also offers the number as ``time_us`` so that a lookup
+# by time uses the index. A text not in that form is kept as it came.
+TIME_US = "time_us"
+_WARC_DATE = ("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
+              ".[0-9][0-9][0-9][0-9][0-9][0-9]Z")
+
+
+def time_us_of(text: str) -> str:
+    """SQL for the stored time of the timestamp text ``text`` (an SQL expression)."""
+    return (f"CASE WHEN {text} GLOB '{_WARC_DATE}' THEN CAST(strftime('%s', substr({text}, "
+            f"1, 19)) AS INTEGER) * 1000000 + CAST(substr({text}, 21, 6) AS INTEGER) "
+            f"ELSE {text} END")
+
+
+def text_of(time_us: str) -> str:
+    """SQL for the timestamp text of the stored time ``time_us`` (an SQL expression)."""
+    return (f"CASE WHEN typeof({time_us}) = 'integer' THEN strftime('%Y-%m-%dT%H:%M:%S', "
+            f"{time_us} / 1000000, 'unixepoch') || printf('.%06dZ', {time_us} % 1000000) "
+            f"ELSE {time_us} END")
+
+
 def _stored(name: str) -> str:
+    if name == "timestamp":
+        return TIME_US
     return INTERNED[name].stored if name in INTERNED else name
 
 
 CAPTURE_ROWS = Table(
     "capture_rows",
-    {_stored(n): int if n in INTERNED else kind for n, kind in CAPTURE_COLUMNS.items()},
+    # time_us is declared BLOB, the affinity that converts nothing: a number stays one,
+    # and a text kept as it came ("2000") is not taken for a number.
+    {_stored(n): int if n in INTERNED else bytes if n == "timestamp" else kind
+     for n, kind in CAPTURE_COLUMNS.items()},
     pk="id", not_null=frozenset(_stored(n) for n in _CAPTURE_NOT_NULL),
     defaults={"recheck": 0},
-    # (url_id, timestamp) serves every lookup of a URL: by time either way, the latest
+    # (url_id, time_us) serves every lookup of a URL: by time either way, the latest
     # 2xx (walked back from the latest, a range scan of that URL's rows at worst), history.
-    indexes=((("url_id", "timestamp"), False), (("crawl_id",), False),
+    indexes=((("url_id", TIME_US), False), (("crawl_id",), False),
              (("warc_id", "offset"), True)),
     # Only a redirect's later hops have a via, and a revisit has no record ID of its own.
     partial_indexes=(("idx_capture_rows_via_present", "via"),
@@ -168,6 +196,8 @@ def _value(name: str) -> str:
     if name in INTERNED:
         held = INTERNED[name]
         return f"(SELECT id FROM {held.table} WHERE [{held.column}] = NEW.[{name}])"
+    if name == "timestamp":
+        return time_us_of(f"NEW.[{name}]")
     if name in CAPTURE_ROWS.defaults:
         return f"COALESCE(NEW.[{name}], {CAPTURE_ROWS.defaults[name]!r})"
     return f"NEW.[{name}]"
@@ -176,8 +206,10 @@ def _value(name: str) -> str:
 def _captures_view(db: Database) -> None:
     """(Re)create the ``captures`` view and the triggers that write through it, for the
     current columns: readers and writers name a capture's URL and file as before."""
-    chosen = ", ".join(f"{INTERNED[n].alias}.[{INTERNED[n].column}] AS [{n}]"
-                       if n in INTERNED else f"r.[{n}] AS [{n}]" for n in CAPTURE_COLUMNS)
+    chosen = ", ".join([f"{INTERNED[n].alias}.[{INTERNED[n].column}] AS [{n}]"
+                        if n in INTERNED else f"{text_of('r.' + TIME_US)} AS [{n}]"
+                        if n == "timestamp" else f"r.[{n}] AS [{n}]" for n in CAPTURE_COLUMNS]
+                       + [f"r.{TIME_US} AS {TIME_US}"])
     stored = ", ".join(f"[{_stored(n)}]" for n in CAPTURE_COLUMNS)
     values = ", ".join(_value(n) for n in CAPTURE_COLUMNS)
     interning = " ".join(_intern(n) for n in INTERNED)
@@ -206,7 +238,8 @@ def _move_captures_table(db: Database) -> None:
                    f"FROM captures GROUP BY [{name}] ORDER BY MIN(id)")
     stored = ", ".join(f"[{_stored(n)}]" for n in CAPTURE_COLUMNS)
     chosen = ", ".join(f"(SELECT id FROM {INTERNED[n].table} WHERE [{INTERNED[n].column}] = "
-                       f"c.[{n}])" if n in INTERNED else f"c.[{n}]" for n in CAPTURE_COLUMNS)
+                       f"c.[{n}])" if n in INTERNED else time_us_of(f"c.[{n}]")
+                       if n == "timestamp" else f"c.[{n}]" for n in CAPTURE_COLUMNS)
     db.execute(f"INSERT INTO capture_rows ({stored}) SELECT {chosen} FROM captures AS c "
                "ORDER BY c.id")
     db.execute("DROP TABLE captures")

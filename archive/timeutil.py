@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 _DIGITS = re.compile(r"^\d{4,14}$")
 # Missing digits are taken from the earliest moment, one character at a time, as the
 # Wayback Machine pads a partial timestamp ("2026" is 2026-01-01T00:00:00Z).
 _PAD_DOWN = "10000101000000"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class InvalidDatetime(ValueError):
@@ -74,6 +75,11 @@ def utcnow() -> datetime:
 def warc_date(moment: datetime) -> str:
     """WARC/1.1 date with microseconds; it sorts lexicographically, so SQLite stores it too."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since the Unix epoch: a capture's time as the index stores it."""
+    return (moment.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
 
 
 def iso_seconds(moment: datetime) -> str:

@@ -83,7 +83,7 @@ class Monitor:
         if capture is None:
             return None
         rendered = next(self.db.query(resolved_query(
-            None, "url = ? AND crawl_id IS ? ORDER BY timestamp DESC LIMIT 1"),
+            None, "url = ? AND crawl_id IS ? ORDER BY time_us DESC LIMIT 1"),
             [dom_uri(capture["url"]), capture["crawl_id"]]), None)
         return rendered or self.fetches.payload_holder(capture)
 
