@@ -104,19 +104,24 @@ INTERNED = {"url": Interned("url_id", "urls", "url", "u"),
 
 
 # A capture's time is stored as microseconds since the epoch (8 bytes, not the 27 of its
-# text, in the row and in the index by URL); the view reads it back as the text it was
-# written as, ``warc_date``'s, and also offers the number as ``time_us`` so that a lookup
-# by time uses the index. A text not in that form is kept as it came.
+# text, in the row and in the index by URL); the view reads it back as ``warc_date``'s
+# text, and also offers the number as ``time_us`` so that a lookup by time uses the index.
+# Any WARC-Date form is read (whole seconds, up to nine digits of a fraction, cut to six);
+# a text in no such form is kept as it came, and no lookup by time finds it.
 TIME_US = "time_us"
-_WARC_DATE = ("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
-              ".[0-9][0-9][0-9][0-9][0-9][0-9]Z")
+_SECONDS = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
 
 
 def time_us_of(text: str) -> str:
     """SQL for the stored time of the timestamp text ``text`` (an SQL expression)."""
-    return (f"CASE WHEN {text} GLOB '{_WARC_DATE}' THEN CAST(strftime('%s', substr({text}, "
-            f"1, 19)) AS INTEGER) * 1000000 + CAST(substr({text}, 21, 6) AS INTEGER) "
-            f"ELSE {text} END")
+    seconds = f"strftime('%s', substr({text}, 1, 19))"
+    fraction = f"substr({text}, 21, length({text}) - 21)"
+    readable = (f"{text} GLOB '{_SECONDS}*Z' AND {seconds} IS NOT NULL AND "
+                f"(length({text}) = 20 OR (substr({text}, 20, 1) = '.' AND "
+                f"length({text}) BETWEEN 22 AND 30 AND {fraction} NOT GLOB '*[^0-9]*'))")
+    micros = f"CAST(substr({fraction} || '00000', 1, 6) AS INTEGER)"
+    return (f"CASE WHEN {readable} THEN CAST({seconds} AS INTEGER) * 1000000 + "
+            f"CASE WHEN length({text}) = 20 THEN 0 ELSE {micros} END ELSE {text} END")
 
 
 def text_of(time_us: str) -> str:

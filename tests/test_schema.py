@@ -244,3 +244,33 @@ def test_a_revisit_row_keeps_an_etag_only_when_weak_comparison_tells_it_from_the
     assert rows == [(None,), ('"v2"',)]
     _, first, second = index.history(original.url)
     assert (first.etag, second.etag) == ('W/"v1"', '"v2"')
+
+
+def test_a_captures_time_is_stored_as_a_number_read_back_as_its_warc_date_text() -> None:
+    from datetime import UTC, datetime
+
+    from sqlite_utils import Database
+
+    from archive.index import CaptureIndex
+    from archive.schema import create_schema
+
+    db = Database(memory=True)
+    create_schema(db)
+    given = ["2026-12-02T04:29:38.689542Z", "2026-01-01T00:00:00Z", "2026-01-01T00:00:01.5Z",
+             "2026-01-01T00:00:02.123456789Z", "not a date", "2000"]
+    for offset, stamp in enumerate(given):
+        db.execute("INSERT INTO captures (url, timestamp, status, warc, offset, length) "
+                   "VALUES ('http://127.0.0.2/', ?, 200, 'vigil-1.warc.gz', ?, 1)",
+                   [stamp, offset])
+    stored = db.execute("SELECT typeof(time_us) FROM capture_rows ORDER BY offset").fetchall()
+    assert [kind for (kind,) in stored] == ["integer"] * 4 + ["text"] * 2
+    read = [t for (t,) in db.execute("SELECT timestamp FROM captures ORDER BY offset")]
+    # A WARC-Date in any of its forms reads back as warc_date's; any other text as it came.
+    assert read == ["2026-12-02T04:29:38.689542Z", "2026-01-01T00:00:00.000000Z",
+                    "2026-01-01T00:00:01.500000Z", "2026-01-01T00:00:02.123456Z",
+                    "not a date", "2000"]
+    index = CaptureIndex(db)
+    found = index.closest("http://127.0.0.2/", datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC),
+                          any_status=True)
+    assert found.timestamp == "2026-01-01T00:00:01.500000Z"
+    assert [c.timestamp for c in index.history("http://127.0.0.2/")][:4] == sorted(read[:4])
