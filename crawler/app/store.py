@@ -203,10 +203,11 @@ class Store:
 
     def last_capture(self, source: Source) -> str | None:
         """When the source's own URL was last captured (stored timestamp form)."""
-        # By its URL first: the (url, timestamp) index answers it (source_id has none, and
-        # a scan of every capture per source made `vigil sources` slow on a large home).
-        row = self.db.execute("SELECT MAX(timestamp) FROM captures WHERE url = ? AND "
-                              "source_id = ? AND found_by = ?",
+        # By its URL first: the (url, time) index answers it, walked back from the latest
+        # (source_id has none, and a scan of every capture per source made `vigil sources`
+        # slow on a large home).
+        row = self.db.execute("SELECT timestamp FROM captures WHERE url = ? AND "
+                              "source_id = ? AND found_by = ? ORDER BY time_us DESC LIMIT 1",
                               [source.url, source.id, FoundBy.SEED]).fetchone()
         return row[0] if row else None
 
