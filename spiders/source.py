@@ -25,6 +25,7 @@ from spiders.failures import BudgetExceeded, Refused, UrlTooLong
 from spiders.frontier import Frontier
 from spiders.links import classify, css_urls, requisites
 from spiders.page import cites, nothing_to_follow, read, relates
+from spiders.probes import Probes
 from spiders.rendering import Renderer, RenderFailed, wants_rendering
 from spiders.signals import fetch_failed
 
@@ -63,6 +64,9 @@ class SourceSpider(scrapy.Spider):
         self._links_cap = 0
         self._refusals: dict[tuple[Any, str], int] = {}
         self._renderer: Renderer | None = None  # BROWSER_RENDERER's, made in from_crawler
+        # Admitted with their site's first seed; sent, and counted in flight, by a page of
+        # their site that may need them.
+        self._probes = Probes(admit=self._admit, sent=self._frontier.sent)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -92,7 +96,6 @@ class SourceSpider(scrapy.Spider):
         raise DontCloseSpider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        probed: set[str] = set()
         for source in self.sources:
             meta = {
                 keys.SOURCE: source["id"],
@@ -112,12 +115,7 @@ class SourceSpider(scrapy.Spider):
             self._frontier.sent()
             yield scrapy.Request(source["url"], callback=self.parse_page, errback=self.failed,
                                  meta=meta)
-            if site_key(source["url"]) not in probed:
-                probed.add(site_key(source["url"]))
-                probe = self._probe(source["url"], meta)
-                if self._admit(probe.url, probe.meta):
-                    self._frontier.sent()
-                    yield probe
+            self._probes.expect(self._probe(source["url"], meta))
 
     def _rechecks(self, meta: dict[str, Any], linked: set[str]) -> Iterator[scrapy.Request]:
         """Pages the source's last good crawl monitored that its page no longer links (or
@@ -269,13 +267,14 @@ class SourceSpider(scrapy.Spider):
             self._requested.update(rendered.requested)
             assert isinstance(response, TextResponse)
             response = response.replace(body=rendered.html.encode("utf-8"), encoding="utf-8")
-        for request in self._parse_page(response):
+        for request in self._parse_page(response, rendered is not None):
             yield request
 
-    def _parse_page(self, response: Response) -> Iterator[scrapy.Request]:
+    def _parse_page(self, response: Response, rendered: bool = False) -> Iterator[scrapy.Request]:
         """Follow requisites, related links and citations; for a seed, then recheck the
         known pages it no longer links."""
         self._answered(response)
+        yield from self._probes.due(response, rendered)
         if response.meta.get(keys.FOUND_BY) != SEED:
             self._links(response, None)
         else:
@@ -331,6 +330,7 @@ class SourceSpider(scrapy.Spider):
     def parse_cited(self, response: Response) -> Iterator[scrapy.Request]:
         """Cited pages are captured with their requisites and never followed further."""
         self._answered(response)
+        yield from self._probes.due(response)
         if _is_html(response):
             assert isinstance(response, TextResponse)
             page = read(response)

@@ -6,10 +6,16 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+import scrapy
+from scrapy.http import HtmlResponse
+
 from conftest import Vigil, send_html
 from crawler.app.store import Store
 from crawler.demo.siteserver import SiteServer
 from spiders.frontier import Frontier
+from spiders.meta import NOT_MODIFIED
+from spiders.probes import REDIRECT_URLS, Probes, compared_with_probe
 
 
 def _noop(*_args: Any) -> None:
@@ -60,6 +66,57 @@ def _site(chain: int, leaves: int) -> dict[str, Any]:
         send_html(handler, (f"<html><body><article><h1>{path}</h1><p>Some words of the "
                             f"story.</p>{''.join(links)}</article></body></html>").encode())
     return {"*": page}
+
+
+def _response(url: str, status: int = 200, flags: tuple[str, ...] = (),
+              redirected_from: str | None = None) -> HtmlResponse:
+    meta = {REDIRECT_URLS: [redirected_from]} if redirected_from else {}
+    return HtmlResponse(url, status=status, flags=list(flags), body=b"<p>Text.</p>",
+                        request=scrapy.Request(url, meta=meta))
+
+
+@pytest.mark.parametrize(("response", "rendered", "needed"), [
+    (_response("http://a.test/x"), False, True),  # fetched whole
+    (_response("http://a.test/x", flags=(NOT_MODIFIED,)), False, False),  # a 304
+    (_response("http://a.test/x", flags=(NOT_MODIFIED,)), True, True),  # its DOM is new
+    # Redirects led to the 304: each a fresh answer the monitor judges.
+    (_response("http://a.test/y", flags=(NOT_MODIFIED,), redirected_from="http://a.test/x"),
+     False, True),
+    (_response("http://a.test/x", status=301), False, True),  # a 3xx with no Location
+    (_response("http://a.test/x", status=404), False, False),  # judged by its status alone
+    (_response("http://a.test/y", status=410, redirected_from="http://a.test/x"), False, False),
+    (_response("http://a.test/x", status=503), True, False),
+])
+def test_a_page_may_be_compared_with_the_not_found_probe_only_when_it_came_with_content(
+        response: HtmlResponse, rendered: bool, needed: bool) -> None:
+    assert compared_with_probe(response, rendered) is needed
+
+
+def test_a_sites_probe_is_admitted_once_and_sent_by_the_first_page_that_needs_it() -> None:
+    asked: list[str] = []
+    sent: list[int] = []
+
+    def admit(url: str, meta: dict[str, Any]) -> bool:
+        asked.append(url)
+        return not url.startswith("http://c.test/")  # c.test's budget is spent
+
+    probes = Probes(admit=admit, sent=lambda: sent.append(1))
+    for url in ("http://a.test/vigil-probe-1/", "http://www.a.test/vigil-probe-2/",
+                "http://b.test:8080/vigil-probe-3/", "http://c.test/vigil-probe-4/",
+                "http://c.test/vigil-probe-5/"):
+        probes.expect(scrapy.Request(url))
+    # One per site, asked of the budgets as its first seed is; a refused one is not retried.
+    assert asked == ["http://a.test/vigil-probe-1/", "http://b.test:8080/vigil-probe-3/",
+                     "http://c.test/vigil-probe-4/"]
+    assert list(probes.due(_response("http://a.test/x", flags=(NOT_MODIFIED,)))) == []
+    assert list(probes.due(_response("http://b.test/x"))) == []  # another site: no port
+    assert list(probes.due(_response("http://c.test/x"))) == []
+    # The site a page was asked of, not where its redirects ended.
+    [probe] = probes.due(_response("http://b.test/y", redirected_from="http://a.test/x"))
+    assert probe.url == "http://a.test/vigil-probe-1/" and sent == [1]
+    assert list(probes.due(_response("http://a.test/z"))) == []  # sent once a crawl
+    [probe] = probes.due(_response("http://b.test:8080/x"))
+    assert probe.url == "http://b.test:8080/vigil-probe-3/" and sent == [1, 1]
 
 
 def test_a_crawl_far_wider_than_the_window_fetches_every_page_once(vigil: Vigil) -> None:

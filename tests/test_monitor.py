@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from conftest import FAST, Vigil, edited_seed, send_html
+from conftest import FAST, Vigil, edited_seed, send_html, validating
 from crawler.demo.replica import (
     KEEP_READING,
     OUTSIDE_PDF,
@@ -17,7 +17,7 @@ from crawler.demo.replica import (
     SEED_PATH,
     _page,
 )
-from crawler.demo.siteserver import Resource, SiteServer
+from crawler.demo.siteserver import Resource, Route, SiteServer
 
 MOVED_TO = "/2026/04/01/volunteers-publish-their-flood-map/"
 
@@ -118,25 +118,81 @@ def test_a_single_503_is_not_a_removal_but_three_in_a_row_are_unreachable(
     assert "3 consecutive" in got[5][0]["summary"]
 
 
+# A site's answer to any URL it does not know, with a 200: its soft 404.
+SOFT_404 = _page("Oops", "<article><h1>Oops</h1><p>We looked everywhere for that page "
+                 "and it seems to have wandered off, try the search box above or go "
+                 "back to the front page for today's stories.</p></article>")
+DAM_REPORT, SPILLWAY = "/2026/06/06/dam-report/", "/2026/06/05/spillway-inspection/"
+
+
+def story(title: str, more: str = "") -> bytes:
+    return _page(title, f"<article><h1>{title}</h1><p>" + "Details of the report were "
+                 "published on Monday by the river authority. " * 8 + f"{more}</p></article>")
+
+
+def probes_in(requests: list[str]) -> list[str]:
+    return [path for path in requests if "/vigil-probe-" in path]
+
+
 def test_a_page_that_becomes_the_sites_soft_404_is_removed(vigil: Vigil) -> None:
-    template = _page("Oops", "<article><h1>Oops</h1><p>We looked everywhere for that page "
-                     "and it seems to have wandered off, try the search box above or go "
-                     "back to the front page for today's stories.</p></article>")
-    story = _page("Dam report", "<article><h1>Dam report</h1><p>" + "Details of the report "
-                  "were published on Monday by the river authority. " * 8 + "</p></article>")
-    routes = {"*": Resource(template), "/2026/06/06/dam-report/": Resource(story)}
+    routes = {"*": Resource(SOFT_404), DAM_REPORT: Resource(story("Dam report"))}
     with SiteServer(routes, host="127.0.0.2") as site:
-        vigil.run("add", site.url("/2026/06/06/dam-report/"), "--depth", "0")
+        vigil.run("add", site.url(DAM_REPORT), "--depth", "0")
         assert vigil.crawl()["events"] == []
-        routes["/2026/06/06/dam-report/"] = Resource(template)
+        routes[DAM_REPORT] = Resource(SOFT_404)
         events = vigil.crawl()["events"]
-    assert kinds(events) == [("removed", site.url("/2026/06/06/dam-report/"))]
+    assert kinds(events) == [("removed", site.url(DAM_REPORT))]
     assert "not-found page" in events[0]["summary"]
     probes = [e for e in vigil.json("history", site.url("/2026/06/06/")) if e]
     assert probes == []  # the probe lives under its own random URL, flagged as a probe
     with sqlite3.connect(vigil.home / "vigil.db") as conn:
         assert conn.execute("SELECT COUNT(*) FROM captures WHERE found_by = 'probe'"
                             ).fetchone()[0] == 2
+
+
+def validating_articles() -> dict[str, Route]:
+    """The soft-404 site with two articles that answer 304 to their ETag, the first
+    linking the second."""
+    link = f"<a href='{SPILLWAY}'>The spillway was inspected in May.</a>"
+    return {"*": Resource(SOFT_404),
+            DAM_REPORT: validating(lambda: story("Dam report", link), '"dam-1"'),
+            SPILLWAY: validating(lambda: story("Spillway inspection"), '"spillway-1"')}
+
+
+def test_an_unchanged_recapture_sends_no_not_found_probe(vigil: Vigil) -> None:
+    with SiteServer(validating_articles(), host="127.0.0.2") as site:
+        vigil.run("add", site.url(DAM_REPORT), "--depth", "1")
+        first = vigil.crawl()
+        before = len(site.requests)
+        second = vigil.crawl()
+        asked = site.requests[before:]
+    assert first["found_by"].get("probe") == 1 and len(probes_in(site.requests)) == 1
+    assert first["events"] == second["events"] == []
+    # Both articles were asked for again and answered 304: nothing the probe would tell.
+    assert DAM_REPORT in asked and SPILLWAY in asked and probes_in(asked) == []
+    assert "probe" not in second["found_by"], second
+    for path in (DAM_REPORT, SPILLWAY):
+        assert [(c["status"], c["revisit"]) for c in vigil.json(
+            "history", site.url(path))] == [(200, False), (304, True)]
+
+
+def test_a_recapture_where_one_page_changed_sends_one_probe_and_finds_the_soft_404(
+        vigil: Vigil) -> None:
+    routes = validating_articles()
+    with SiteServer(routes, host="127.0.0.2") as site:
+        vigil.run("add", site.url(DAM_REPORT), "--depth", "1")
+        vigil.crawl()
+        before = len(site.requests)
+        routes[SPILLWAY] = Resource(SOFT_404)
+        summary = vigil.crawl()
+        asked = site.requests[before:]
+    probes = probes_in(asked)
+    assert summary["found_by"].get("probe") == 1 and len(probes) == 1, asked
+    # Sent once the changed page came (the source answered 304), not with the source.
+    assert asked.index(SPILLWAY) < asked.index(probes[0]), asked
+    assert kinds(summary["events"]) == [("removed", site.url(SPILLWAY))]
+    assert "not-found page" in summary["events"][0]["summary"]
+    assert vigil.json("history", site.url(DAM_REPORT))[-1]["status"] == 304
 
 
 def test_an_article_cut_to_a_stub_is_removed(vigil: Vigil) -> None:

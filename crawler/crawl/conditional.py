@@ -156,5 +156,5 @@ def _in_place_of(response: Response, request: Request, status: int | None, heade
     into, say, an image response)."""
     kind = response_class(headers, response.url, body)
     return kind(url=response.url, status=status or 200, headers=headers, body=body,
-                flags=[*response.flags, "not_modified"], request=request,
+                flags=[*response.flags, meta.NOT_MODIFIED], request=request,
                 protocol=response.protocol, ip_address=response.ip_address)
