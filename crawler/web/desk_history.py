@@ -49,7 +49,7 @@ def source_states(store: Store, reviewed: set[int]) -> list[SourceState]:
     pages: dict[int, list[tuple[str, int, str, int]]] = {}
     for row in store.db.execute(
             "SELECT source_id, url, COUNT(*), MAX(timestamp), (SELECT status FROM captures c2 "
-            "WHERE c2.url = c.url ORDER BY timestamp DESC LIMIT 1) FROM captures c "
+            "WHERE c2.url = c.url ORDER BY time_us DESC LIMIT 1) FROM captures c "
             "WHERE via IS NULL AND found_by IN (?, ?, ?) GROUP BY source_id, url "
             "ORDER BY found_by = 'seed' DESC, url", _PAGES):
         pages.setdefault(row[0], []).append((row[1], row[2], row[3], row[4]))
