@@ -211,6 +211,32 @@ class Store:
                               [source.url, source.id, FoundBy.SEED]).fetchone()
         return row[0] if row else None
 
+    def last_captures(self, sources: Iterable[Source]) -> dict[int, str | None]:
+        """``last_capture`` of each source, in one query (one per source cost `vigil
+        sources` a statement per source)."""
+        wanted = {s.id for s in sources}
+        rows = self.db.execute(
+            "SELECT s.id, (SELECT timestamp FROM captures WHERE url = s.url AND source_id = "
+            "s.id AND found_by = ? ORDER BY time_us DESC LIMIT 1) FROM sources AS s",
+            [FoundBy.SEED])
+        return {int(sid): last for sid, last in rows if sid in wanted}
+
+    def failures_of(self, urls: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """``failures`` of each of ``urls``, in one query."""
+        keys = {normalize_url(u): u for u in urls}
+        found: dict[str, list[dict[str, Any]]] = {u: [] for u in keys.values()}
+        wanted = list(keys)
+        for start in range(0, len(wanted), 500):  # SQLite's limit on bound parameters
+            chunk = wanted[start:start + 500]
+            cursor = self.db.execute(f"SELECT * FROM failures WHERE url IN "
+                                     f"({', '.join('?' * len(chunk))}) ORDER BY timestamp, id",
+                                     chunk)
+            names = [d[0] for d in cursor.description]
+            for values in cursor:
+                row = dict(zip(names, values, strict=True))
+                found[keys[row["url"]]].append(row)
+        return found
+
     def _source_row(self, key: str) -> dict[str, Any] | None:
         return next(self.db.table("sources").rows_where("url = ?", [key]), None)
 

@@ -53,12 +53,20 @@ def schedule_columns(every: str | None, cron: str | None, jitter: str | None,
     return columns
 
 
-def source_json(store: Store, source: Source) -> dict[str, Any]:
-    last = store.last_capture(source)
+def sources_json(store: Store, sources: list[Source]) -> list[dict[str, Any]]:
+    """Each source as `--json` prints it, with its last capture and failures looked up for
+    all of them at once."""
+    lasts = store.last_captures(sources)
+    failures = store.failures_of(s.url for s in sources)
+    return [source_json(s, lasts.get(s.id), failures[s.url]) for s in sources]
+
+
+def source_json(source: Source, last: str | None,
+                failures: list[dict[str, Any]]) -> dict[str, Any]:
     data = source.public()
     data["last_capture"] = iso_seconds(parse_stored(last)) if last else None
     # Fetches of the source's URL that failed since it was last captured (or ever).
-    failing = [f for f in store.failures(source.url) if last is None or f["timestamp"] > last]
+    failing = [f for f in failures if last is None or f["timestamp"] > last]
     data["failing_since"] = iso_seconds(parse_stored(failing[0]["timestamp"])) if failing \
         else None
     data["last_failure"] = f"{failing[-1]['error']}: {failing[-1]['message']}" if failing \
@@ -81,7 +89,7 @@ def schedule(ctx: Context, selector: str, every: str | None, cron: str | None,
     store = ctx.store()
     try:
         changed = [store.set_schedule(s, columns) for s in store.select_sources([selector])]
-        shown = [source_json(store, s) for s in changed]
+        shown = sources_json(store, changed)
     except SourceNotFound as exc:
         fail(str(exc))
     finally:
@@ -163,7 +171,7 @@ def add(ctx: Context, urls: tuple[str, ...], name: str | None, depth: int | None
     added = [store.upsert_source(u, name=name, depth=depth, ignore_robots=ignore_robots,
                                  monitor=monitor_options, schedule=timing, browser=browser)
              for u in checked]
-    shown = [source_json(store, s) for s in added]
+    shown = sources_json(store, added)
     store.close()
     if as_json:
         emit_json(shown)
@@ -180,7 +188,7 @@ def sources(ctx: Context, as_json: bool) -> None:
     """List registered sources."""
     store = ctx.store()
     rows = store.sources()
-    shown = [source_json(store, s) for s in rows]
+    shown = sources_json(store, rows)
     store.close()
     if as_json:
         emit_json(shown)
