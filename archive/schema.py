@@ -196,26 +196,38 @@ def _intern(name: str) -> str:
             f"[{held.column}] = NEW.[{name}]);")
 
 
-def _value(name: str) -> str:
-    """The stored value of NEW's column ``name`` in a trigger."""
+def _value(name: str, row: str = "NEW") -> str:
+    """SQL for what capture_rows stores of ``row``'s column ``name`` (``NEW`` in a
+    trigger, the old table's alias when it is moved)."""
+    given = f"{row}.[{name}]"
     if name in INTERNED:
         held = INTERNED[name]
-        return f"(SELECT id FROM {held.table} WHERE [{held.column}] = NEW.[{name}])"
+        return f"(SELECT id FROM {held.table} WHERE [{held.column}] = {given})"
     if name == "timestamp":
-        return time_us_of(f"NEW.[{name}]")
+        return time_us_of(given)
     if name in CAPTURE_ROWS.defaults:
-        return f"COALESCE(NEW.[{name}], {CAPTURE_ROWS.defaults[name]!r})"
-    return f"NEW.[{name}]"
+        return f"COALESCE({given}, {CAPTURE_ROWS.defaults[name]!r})"
+    return given
+
+
+def _read(name: str) -> str:
+    """SQL for the view's column ``name``, from capture_rows (``r``) and its joins."""
+    if name in INTERNED:
+        return f"{INTERNED[name].alias}.[{INTERNED[name].column}]"
+    if name == "timestamp":
+        return text_of(f"r.{TIME_US}")
+    return f"r.[{name}]"
+
+
+# capture_rows' columns, in the order of the view's.
+_STORED = ", ".join(f"[{_stored(n)}]" for n in CAPTURE_COLUMNS)
 
 
 def _captures_view(db: Database) -> None:
     """(Re)create the ``captures`` view and the triggers that write through it, for the
     current columns: readers and writers name a capture's URL and file as before."""
-    chosen = ", ".join([f"{INTERNED[n].alias}.[{INTERNED[n].column}] AS [{n}]"
-                        if n in INTERNED else f"{text_of('r.' + TIME_US)} AS [{n}]"
-                        if n == "timestamp" else f"r.[{n}] AS [{n}]" for n in CAPTURE_COLUMNS]
+    chosen = ", ".join([f"{_read(n)} AS [{n}]" for n in CAPTURE_COLUMNS]
                        + [f"r.{TIME_US} AS {TIME_US}"])
-    stored = ", ".join(f"[{_stored(n)}]" for n in CAPTURE_COLUMNS)
     values = ", ".join(_value(n) for n in CAPTURE_COLUMNS)
     interning = " ".join(_intern(n) for n in INTERNED)
     assignments = ", ".join(f"[{_stored(n)}] = {_value(n)}" for n in CAPTURE_COLUMNS)
@@ -226,7 +238,7 @@ def _captures_view(db: Database) -> None:
                      for held in INTERNED.values())
     db.execute(f"CREATE VIEW captures AS SELECT {chosen} FROM capture_rows AS r {joins}")
     db.execute(f"CREATE TRIGGER captures_insert INSTEAD OF INSERT ON captures BEGIN "
-               f"{interning} INSERT INTO capture_rows ({stored}) VALUES ({values}); END")
+               f"{interning} INSERT INTO capture_rows ({_STORED}) VALUES ({values}); END")
     db.execute(f"CREATE TRIGGER captures_update INSTEAD OF UPDATE ON captures BEGIN "
                f"{interning} UPDATE capture_rows SET {assignments} WHERE id = OLD.id; END")
     db.execute("CREATE TRIGGER captures_delete INSTEAD OF DELETE ON captures BEGIN "
@@ -241,11 +253,8 @@ def _move_captures_table(db: Database) -> None:
     for name, held in INTERNED.items():
         db.execute(f"INSERT OR IGNORE INTO {held.table} ([{held.column}]) SELECT [{name}] "
                    f"FROM captures GROUP BY [{name}] ORDER BY MIN(id)")
-    stored = ", ".join(f"[{_stored(n)}]" for n in CAPTURE_COLUMNS)
-    chosen = ", ".join(f"(SELECT id FROM {INTERNED[n].table} WHERE [{INTERNED[n].column}] = "
-                       f"c.[{n}])" if n in INTERNED else time_us_of(f"c.[{n}]")
-                       if n == "timestamp" else f"c.[{n}]" for n in CAPTURE_COLUMNS)
-    db.execute(f"INSERT INTO capture_rows ({stored}) SELECT {chosen} FROM captures AS c "
+    chosen = ", ".join(_value(n, "c") for n in CAPTURE_COLUMNS)
+    db.execute(f"INSERT INTO capture_rows ({_STORED}) SELECT {chosen} FROM captures AS c "
                "ORDER BY c.id")
     db.execute("DROP TABLE captures")
 
