@@ -137,6 +137,21 @@ def _same_entity_tag(own: str | None, theirs: str | None) -> bool:
     return own.removeprefix("W/") == theirs.removeprefix("W/")
 
 
+# Values bound to one ``IN (...)`` at most: well under SQLite's limit on parameters.
+CHUNK = 500
+
+
+def in_chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    """``values`` in runs of at most CHUNK, each for one ``IN (...)``."""
+    for start in range(0, len(values), CHUNK):
+        yield values[start:start + CHUNK]
+
+
+def marks(values: Sequence[Any]) -> str:
+    """The ``?, ?, …`` of an ``IN (...)`` over ``values``."""
+    return ", ".join("?" * len(values))
+
+
 def _from_row(row: dict[str, Any]) -> Capture:
     data = {k: row[k] for k in _FIELDS if k in row}
     data["revisit"] = bool(data.get("revisit"))
@@ -161,10 +176,9 @@ class CaptureIndex:
         batch = list(captures)
         wanted = sorted({c.refers_to for c in batch if c.revisit and c.refers_to})
         originals: dict[int | None, Capture] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            originals.update((c.id, c) for c in self._query(
-                f"id IN ({', '.join('?' * len(chunk))})", list(chunk)))
+        for chunk in in_chunks(wanted):
+            originals.update((c.id, c) for c in self._query(f"id IN ({marks(chunk)})",
+                                                             list(chunk)))
         rows = [lean_row(c, originals.get(c.refers_to)) for c in batch]
         if rows:
             # Plain executemany: sqlite-utils' insert_all inspects the table each batch.
@@ -216,10 +230,9 @@ class CaptureIndex:
 
     def delete(self, ids: list[int]) -> None:
         with self.db.conn:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                self.db.execute(f"DELETE FROM captures WHERE id IN "
-                                f"({', '.join('?' * len(chunk))})", chunk)
+            for chunk in in_chunks(ids):
+                self.db.execute(f"DELETE FROM captures WHERE id IN ({marks(chunk)})",
+                                list(chunk))
 
     def resolve(self, url: str) -> str:
         """The indexed URL that answers for ``url``, matched as archives match (SURT):

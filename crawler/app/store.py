@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 from archive.fetches import REFUSALS
 from archive.found_by import FoundBy
-from archive.index import CaptureIndex, resolved_query
+from archive.index import CaptureIndex, in_chunks, marks, resolved_query
 from archive.schema import Table, ensure
 from archive.schema import create_schema as archive_schema
 from archive.signing import file_sha256
@@ -201,36 +201,30 @@ class Store:
                                                         "updated_at": warc_date(utcnow())})
         return _source(self.db.table("sources").get(source.id))
 
-    def last_capture(self, source: Source) -> str | None:
-        """When the source's own URL was last captured (stored timestamp form)."""
-        # By its URL first: the (url, time) index answers it, walked back from the latest
-        # (source_id has none, and a scan of every capture per source made `vigil sources`
-        # slow on a large home).
-        row = self.db.execute("SELECT timestamp FROM captures WHERE url = ? AND "
-                              "source_id = ? AND found_by = ? ORDER BY time_us DESC LIMIT 1",
-                              [source.url, source.id, FoundBy.SEED]).fetchone()
-        return row[0] if row else None
+    def last_captures(self, sources: Sequence[Source]) -> dict[int, str | None]:
+        """When each of ``sources``' own URL was last captured (stored timestamp form), in
+        one query per CHUNK of them."""
+        found: dict[int, str | None] = {}
+        for chunk in in_chunks([s.id for s in sources]):
+            # By its URL first: the (url, time) index answers it, walked back from the
+            # latest (source_id has none, and a scan of every capture per source made
+            # `vigil sources` slow on a large home).
+            found.update(self.db.execute(
+                "SELECT s.id, (SELECT timestamp FROM captures WHERE url = s.url AND "
+                "source_id = s.id AND found_by = ? ORDER BY time_us DESC LIMIT 1) "
+                f"FROM sources AS s WHERE s.id IN ({marks(chunk)})", [FoundBy.SEED, *chunk]))
+        return found
 
-    def last_captures(self, sources: Iterable[Source]) -> dict[int, str | None]:
-        """``last_capture`` of each source, in one query (one per source cost `vigil
-        sources` a statement per source)."""
-        wanted = {s.id for s in sources}
-        rows = self.db.execute(
-            "SELECT s.id, (SELECT timestamp FROM captures WHERE url = s.url AND source_id = "
-            "s.id AND found_by = ? ORDER BY time_us DESC LIMIT 1) FROM sources AS s",
-            [FoundBy.SEED])
-        return {int(sid): last for sid, last in rows if sid in wanted}
+    def failures(self, url: str) -> list[dict[str, Any]]:
+        return self.failures_of([url])[url]
 
     def failures_of(self, urls: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
-        """``failures`` of each of ``urls``, in one query."""
+        """``failures`` of each of ``urls`` (oldest first), in one query per CHUNK."""
         keys = {normalize_url(u): u for u in urls}
         found: dict[str, list[dict[str, Any]]] = {u: [] for u in keys.values()}
-        wanted = list(keys)
-        for start in range(0, len(wanted), 500):  # SQLite's limit on bound parameters
-            chunk = wanted[start:start + 500]
-            cursor = self.db.execute(f"SELECT * FROM failures WHERE url IN "
-                                     f"({', '.join('?' * len(chunk))}) ORDER BY timestamp, id",
-                                     chunk)
+        for chunk in in_chunks(list(keys)):
+            cursor = self.db.execute(f"SELECT * FROM failures WHERE url IN ({marks(chunk)}) "
+                                     "ORDER BY timestamp, id", list(chunk))
             names = [d[0] for d in cursor.description]
             for values in cursor:
                 row = dict(zip(names, values, strict=True))
@@ -303,10 +297,6 @@ class Store:
         if rows:
             with self.db.conn:
                 self.db.table("failures").insert_all(rows)
-
-    def failures(self, url: str) -> list[dict[str, Any]]:
-        return list(self.db.table("failures").rows_where(
-            "url = ?", [normalize_url(url)], order_by="timestamp, id"))
 
     def record_closed_warcs(self, names: list[str], crawl_id: int | None, warc_dir: Path,
                             hashes: Mapping[str, str] | None = None) -> None:

@@ -120,8 +120,9 @@ class Watcher:
             for job in self.scheduler.get_jobs(jobstore="default"):
                 if job.id not in wanted:
                     job.remove()
+            lasts = store.last_captures(sources)
             for source in sources:
-                self._schedule(source, store.last_capture(source))
+                self._schedule(source, lasts.get(source.id))
         finally:
             store.close()
 

@@ -57,8 +57,10 @@ def source_states(store: Store, reviewed: set[int]) -> list[SourceState]:
     for source_id, event_id in store.db.execute("SELECT source_id, id FROM events"):
         events.setdefault(source_id, []).append(int(event_id))
     states = []
-    for source in store.sources():
-        last = store.last_capture(source)
+    sources = store.sources()
+    lasts = store.last_captures(sources)
+    for source in sources:
+        last = lasts.get(source.id)
         state = SourceState(source, last, warc_date(next_capture(source, last)))
         fetches = [(r[0], r[1], None) for r in store.db.execute(
             "SELECT timestamp, status FROM captures WHERE url = ? AND via IS NULL",
