@@ -23,6 +23,9 @@ REASON: Final = "vigil_http_reason"  # the status line's reason phrase, as the s
 CONDITIONAL: Final = "vigil_conditional"  # capture id whose validators were sent
 LAST_PAYLOAD: Final = "vigil_last_payload"  # (url, last 2xx capture) the revisit compares with
 
+# Scrapy's own meta key: the URLs a redirected request came through, the first requested.
+REDIRECT_URLS: Final = "redirect_urls"
+
 # Not a meta key but a response flag: the archived page handed on in place of a 304 answer
 # to a conditional request (crawler/crawl/conditional.py) carries it.
 NOT_MODIFIED: Final = "not_modified"

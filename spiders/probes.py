@@ -11,8 +11,6 @@ from scrapy.http import Response
 from archive.urls import site_key
 from spiders import meta as keys
 
-# Scrapy's meta key: the URLs a response's redirects came from, the first one requested.
-REDIRECT_URLS: Final = "redirect_urls"
 # From here on a status is judged by itself, never against the site's not-found page
 # (monitor/classify.py: 4xx is a removal, 5xx a failure).
 ERROR_STATUS: Final = 400
@@ -27,7 +25,7 @@ def compared_with_probe(response: Response, rendered: bool = False) -> bool:
     if response.status >= ERROR_STATUS:
         return False
     return rendered or keys.NOT_MODIFIED not in response.flags or \
-        bool(response.meta.get(REDIRECT_URLS))
+        bool(response.meta.get(keys.REDIRECT_URLS))
 
 
 class Probes:
@@ -57,7 +55,7 @@ class Probes:
         before any redirect); yielded from the page's callback, so the crawl waits for it."""
         if not self._waiting or not compared_with_probe(response, rendered):
             return
-        asked = (response.meta.get(REDIRECT_URLS) or [response.url])[0]
+        asked = (response.meta.get(keys.REDIRECT_URLS) or [response.url])[0]
         probe = self._waiting.pop(site_key(asked), None)
         if probe is not None:
             self.sent()

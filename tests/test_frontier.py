@@ -14,8 +14,8 @@ from conftest import Vigil, send_html
 from crawler.app.store import Store
 from crawler.demo.siteserver import SiteServer
 from spiders.frontier import Frontier
-from spiders.meta import NOT_MODIFIED
-from spiders.probes import REDIRECT_URLS, Probes, compared_with_probe
+from spiders.meta import NOT_MODIFIED, REDIRECT_URLS
+from spiders.probes import Probes, compared_with_probe
 
 
 def _noop(*_args: Any) -> None:

@@ -112,7 +112,7 @@ def found_by_of(request: Request, url: str) -> str:
 
 def chain_start(request: Request) -> str | None:
     # RedirectMiddleware lists the URLs a redirected request came through.
-    chain = request.meta.get("redirect_urls")
+    chain = request.meta.get(meta.REDIRECT_URLS)
     return normalize_url(chain[0]) if chain else None
 
 
